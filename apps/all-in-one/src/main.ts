@@ -1,0 +1,108 @@
+/**
+ * All-in-one mode (`npm start`): the seven services in one process on embedded defaults — the
+ * in-process bus, one embedded PostgreSQL with a schema per service, state kept in STRATUM_DATA_DIR
+ * across restarts — and no external dependency.
+ *
+ * Each service is loaded from its own `apps/<service>/src/service.ts`, the same entry its distributed
+ * `main.ts` runs. They are loaded by path at run time, not imported: no app's code imports another
+ * app (the lint rule holds), and this launcher only decides how many of them share a process.
+ */
+import { SERVICE_NAMES, type ServiceName } from '@stratum/contracts';
+import { EmbeddedPostgres } from '@stratum/persistence';
+import {
+  ConfigError,
+  createInProcessBus,
+  loadServiceConfig,
+  type RunningService,
+  type ServiceDefinition,
+  startService,
+} from '@stratum/service-kit';
+import { createLog, initTelemetry } from '@stratum/telemetry';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+const launcherEnv = z.object({
+  STRATUM_DATA_DIR: z.string().min(1).default('.data'),
+  /** The gateway listens here; the other services on the next six ports. */
+  STRATUM_PORT_BASE: z.coerce.number().int().min(1).max(65_000).default(8080),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(8_000),
+});
+
+function loadDefinition(name: ServiceName): ServiceDefinition {
+  const entry = join(resolve(__dirname, '../..'), name, 'src', 'service');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require(entry) as { service: ServiceDefinition }).service;
+}
+
+async function main(): Promise<void> {
+  const parsed = launcherEnv.safeParse(process.env);
+  if (!parsed.success) {
+    console.error(`Invalid configuration: ${parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join('; ')}`);
+    process.exit(78);
+  }
+  const env = parsed.data;
+  const telemetry = initTelemetry({ serviceName: 'stratum-all-in-one', otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT });
+  const log = createLog({ level: env.LOG_LEVEL, bindings: { process: 'stratum-all-in-one' } });
+  const dataDir = resolve(env.STRATUM_DATA_DIR);
+  const started = Date.now();
+  const embedded = await EmbeddedPostgres.open(join(dataDir, 'pg'));
+  const bus = createInProcessBus();
+  const services: RunningService[] = [];
+
+  let stopping = false;
+  const stopAll = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping all services', { signal });
+    const force = setTimeout(() => {
+      log.error('graceful stop took too long; exiting');
+      process.exit(1);
+    }, env.SHUTDOWN_TIMEOUT_MS + 1_000);
+    force.unref();
+    await Promise.all(services.map((s) => s.stop()));
+    await bus.close();
+    await embedded.close();
+    await telemetry.shutdown();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stopAll('SIGINT'));
+  process.on('SIGTERM', () => void stopAll('SIGTERM'));
+
+  try {
+    for (const [index, name] of SERVICE_NAMES.entries()) {
+      const definition = loadDefinition(name);
+      const config = loadServiceConfig({
+        service: name,
+        defaultPort: env.STRATUM_PORT_BASE + index,
+        usesDatabase: definition.store === 'postgres',
+        ownSchema: definition.configSchema,
+        env: {
+          ...process.env,
+          HTTP_PORT: String(env.STRATUM_PORT_BASE + index),
+          HTTP_HOST: process.env.HTTP_HOST ?? '127.0.0.1',
+          STRATUM_BUS: 'in-process',
+          STRATUM_DATABASE: 'embedded',
+          STRATUM_DATA_DIR: dataDir,
+          CHECKPOINT_DIR: process.env.CHECKPOINT_DIR ?? join(dataDir, 'log-shipper'),
+          SHUTDOWN_TIMEOUT_MS: String(Math.floor(env.SHUTDOWN_TIMEOUT_MS / 2)),
+        },
+      });
+      if (stopping) return;
+      services.push(await startService(definition, config, { bus, embedded, log }));
+    }
+  } catch (error) {
+    const message = error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error));
+    log.fatal('all-in-one failed to start', { error: message });
+    await Promise.all(services.map((s) => s.stop()));
+    await embedded.close().catch(() => undefined);
+    process.exit(1);
+  }
+  const gateway = services.find((s) => s.name === 'gateway')!;
+  log.info('Stratum is running', { gateway: gateway.url, startupMs: Date.now() - started, dataDir });
+  console.log(`\nStratum is running (all-in-one). Gateway: ${gateway.url}\n` +
+    services.map((s) => `  ${s.name.padEnd(17)} ${s.url}/health`).join('\n') + '\nPress Ctrl-C to stop.\n');
+}
+
+void main();

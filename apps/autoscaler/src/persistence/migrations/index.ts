@@ -1,0 +1,6 @@
+/**
+ * The autoscaler's own migrations, in order, named <timestamp>-<VerbNoun>. The outbox/inbox tables come
+ * first from @stratum/messaging (added by the service kit). Never `synchronize`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export const autoscalerMigrations: Function[] = [];

@@ -1,0 +1,5 @@
+// Distributed mode: the resource-manager as its own process (telemetry, config and bootstrap order in the kit).
+import { runServiceProcess } from '@stratum/service-kit';
+import { service } from './service';
+
+void runServiceProcess(service);

@@ -1,0 +1,267 @@
+import {
+  type DeadLetterSchema,
+  deadLetterTopicFor,
+  type EventDefinition,
+  type EventEnvelope,
+  type TopicSpec,
+  validateEnvelope,
+} from '@stratum/contracts';
+import type { ServiceDatabase } from '@stratum/persistence';
+import { backoffDelay, sleep } from '@stratum/util';
+import type { EntityManager } from 'typeorm';
+import type { z } from 'zod';
+import type { BusConsumer, IncomingBatch, IncomingMessage, MessageBus, OutgoingMessage } from '../bus';
+import type { BusLog } from '../kafka/kafka-bus';
+import type { BusMetrics } from '../metrics';
+import type { Outbox } from '../outbox/outbox';
+import { withConsumerSpan } from '../tracing';
+
+export interface EventContext {
+  /** The transaction the handler's state change must use: it also records the event in the inbox. */
+  manager: EntityManager;
+  /** Writes follow-up events in the same transaction. */
+  outbox: Outbox;
+  topic: string;
+  partition: number;
+  offset: string;
+  attempt: number;
+}
+
+export type EventHandler<T = unknown> = (envelope: EventEnvelope<T>, context: EventContext) => Promise<void>;
+
+export interface EventSubscription {
+  topic: TopicSpec<EventDefinition>;
+  handle: EventHandler;
+}
+
+export interface EventConsumerOptions {
+  service: string;
+  /** Consumer group; defaults to the service name. */
+  groupId?: string;
+  bus: MessageBus;
+  database: ServiceDatabase;
+  outbox: Outbox;
+  subscriptions: readonly EventSubscription[];
+  log: BusLog;
+  metrics?: BusMetrics;
+  /** Handler attempts before the event is dead-lettered. */
+  maxAttempts?: number;
+  retryBaseDelayMs?: number;
+  retryMaxDelayMs?: number;
+  maxBatchSize?: number;
+  /** Dead-letter topic; default `stratum.<service>.dead-letter.v1`. */
+  deadLetterTopic?: string;
+  /**
+   * Called after a batch's state changes committed and before its offsets are committed. Throwing
+   * here behaves like a crash at that point: the batch is delivered again.
+   */
+  onApplied?: (batch: IncomingBatch) => void | Promise<void>;
+}
+
+type DeadLetter = z.infer<typeof DeadLetterSchema>;
+
+interface Decoded {
+  message: IncomingMessage;
+  envelope?: EventEnvelope;
+  invalid?: string;
+  handler?: EventHandler;
+}
+
+/**
+ * The consuming half of at-least-once delivery made effectively-once:
+ *  1. every message is validated against its contract — invalid → dead letter at once;
+ *  2. the handler runs in a database transaction that also inserts (group, event id) into the inbox,
+ *     so a redelivered event is recognised and changes nothing twice;
+ *  3. a failing handler is retried with backoff (outside any open transaction), then dead-lettered
+ *     with the error and the message's origin, and the consumer moves on;
+ *  4. offsets are committed by the bus only after all of this is safe.
+ */
+export class EventConsumer {
+  private consumer: BusConsumer | undefined;
+  private readonly handlers = new Map<string, { definition: EventDefinition; handle: EventHandler }>();
+  readonly groupId: string;
+  readonly deadLetterTopic: string;
+
+  constructor(private readonly options: EventConsumerOptions) {
+    this.groupId = options.groupId ?? options.service;
+    this.deadLetterTopic = options.deadLetterTopic ?? deadLetterTopicFor(options.service);
+    for (const s of options.subscriptions) {
+      if (this.handlers.has(s.topic.name)) throw new Error(`Two handlers for topic ${s.topic.name}`);
+      this.handlers.set(s.topic.name, { definition: s.topic.event, handle: s.handle });
+    }
+  }
+
+  get topics(): string[] {
+    return [...this.handlers.keys()];
+  }
+
+  get running(): boolean {
+    return this.consumer?.running ?? false;
+  }
+
+  assignment(): { topic: string; partition: number }[] {
+    return this.consumer?.assignment() ?? [];
+  }
+
+  async start(): Promise<void> {
+    if (this.handlers.size === 0) return;
+    this.consumer = this.options.bus.consumer({
+      groupId: this.groupId,
+      topics: this.topics,
+      maxBatchSize: this.options.maxBatchSize,
+      clientId: this.options.service,
+    });
+    await this.consumer.start((batch) => this.handleBatch(batch));
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.stop();
+  }
+
+  /** Exposed for the bus-independent behaviour tests. */
+  async handleBatch(batch: IncomingBatch): Promise<void> {
+    const { database, metrics, log } = this.options;
+    const decoded = batch.messages.map((m) => this.decode(m));
+    const deadLetters: OutgoingMessage[] = [];
+    const attempts = new Array<number>(decoded.length).fill(0);
+    let next = 0;
+    while (next < decoded.length) {
+      // Apply as many messages as possible in one transaction; stop at the first failing handler.
+      const failure = await database.transaction(async (manager) => {
+        for (; next < decoded.length; next++) {
+          const item = decoded[next];
+          if (item.invalid !== undefined) {
+            deadLetters.push(this.deadLetter(item.message, 'schema-invalid', new Error(item.invalid), 0));
+            metrics?.consumed.inc({ topic: batch.topic, group: this.groupId, outcome: 'dead-lettered' });
+            log.warn('schema-invalid event dead-lettered', {
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: item.message.offset,
+              reason: item.invalid,
+            });
+            continue;
+          }
+          const envelope = item.envelope!;
+          await manager.query('SAVEPOINT stratum_event');
+          const inserted: unknown[] = await manager.query(
+            `INSERT INTO inbox (consumer_group, event_id, topic, partition, "offset") VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (consumer_group, event_id) DO NOTHING RETURNING event_id`,
+            [this.groupId, envelope.id, batch.topic, batch.partition, item.message.offset],
+          );
+          if (inserted.length === 0) {
+            await manager.query('RELEASE SAVEPOINT stratum_event');
+            metrics?.consumed.inc({ topic: batch.topic, group: this.groupId, outcome: 'duplicate' });
+            continue;
+          }
+          const started = performance.now();
+          try {
+            await withConsumerSpan(
+              item.message.headers,
+              `${batch.topic} process`,
+              {
+                'messaging.system': 'kafka',
+                'messaging.destination.name': batch.topic,
+                'messaging.consumer.group.name': this.groupId,
+                'messaging.message.id': envelope.id,
+              },
+              () =>
+                item.handler!(envelope, {
+                  manager,
+                  outbox: this.options.outbox,
+                  topic: batch.topic,
+                  partition: batch.partition,
+                  offset: item.message.offset,
+                  attempt: attempts[next] + 1,
+                }),
+            );
+            await manager.query('RELEASE SAVEPOINT stratum_event');
+          } catch (error) {
+            await manager.query('ROLLBACK TO SAVEPOINT stratum_event');
+            return { index: next, error: error as Error };
+          }
+          metrics?.handlerSeconds.observe({ topic: batch.topic, group: this.groupId }, (performance.now() - started) / 1000);
+          metrics?.endToEndSeconds.observe(
+            { topic: batch.topic, group: this.groupId },
+            Math.max(0, Date.now() - Date.parse(envelope.time)) / 1000,
+          );
+          metrics?.consumed.inc({ topic: batch.topic, group: this.groupId, outcome: 'applied' });
+        }
+        return undefined;
+      });
+      if (!failure) break;
+      const attempt = ++attempts[failure.index];
+      const item = decoded[failure.index];
+      if (attempt >= (this.options.maxAttempts ?? 5)) {
+        deadLetters.push(this.deadLetter(item.message, 'handler-failed', failure.error, attempt));
+        metrics?.consumed.inc({ topic: batch.topic, group: this.groupId, outcome: 'dead-lettered' });
+        log.error('event handler kept failing; event dead-lettered', {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: item.message.offset,
+          eventId: item.envelope?.id,
+          attempts: attempt,
+          error: failure.error.message,
+        });
+        next = failure.index + 1;
+      } else {
+        metrics?.retries.inc({ topic: batch.topic, group: this.groupId });
+        log.warn('event handler failed; retrying', {
+          topic: batch.topic,
+          offset: item.message.offset,
+          attempt,
+          error: failure.error.message,
+        });
+        await sleep(backoffDelay(attempt, this.options.retryBaseDelayMs ?? 100, this.options.retryMaxDelayMs ?? 5_000));
+        next = failure.index;
+      }
+    }
+    // Dead letters are acknowledged before the offsets move past the messages they carry.
+    if (deadLetters.length) await this.options.bus.producer().send(deadLetters);
+    await this.options.onApplied?.(batch);
+  }
+
+  private decode(message: IncomingMessage): Decoded {
+    const subscription = this.handlers.get(message.topic);
+    if (!subscription) return { message, invalid: `no handler for topic ${message.topic}` };
+    if (message.value === null) return { message, invalid: 'empty message (no value)' };
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(message.value);
+    } catch (error) {
+      return { message, invalid: `not JSON: ${(error as Error).message}` };
+    }
+    const result = validateEnvelope(subscription.definition, parsed);
+    if (!result.ok) return { message, invalid: result.reason };
+    return { message, envelope: result.envelope, handler: subscription.handle };
+  }
+
+  private deadLetter(
+    message: IncomingMessage,
+    reason: DeadLetter['reason'],
+    error: Error,
+    attempts: number,
+  ): OutgoingMessage {
+    let eventId: string | null = message.headers['stratum-event-id'] ?? null;
+    if (!eventId || !/^[0-9a-f-]{36}$/i.test(eventId)) eventId = null;
+    const value: DeadLetter = {
+      originalTopic: message.topic,
+      partition: message.partition,
+      offset: message.offset,
+      key: message.key,
+      groupId: this.groupId,
+      reason,
+      error: { message: error.message, name: error.name, ...(error.stack ? { stack: error.stack } : {}) },
+      attempts,
+      failedAt: new Date().toISOString(),
+      eventId,
+      originalValue: message.value ?? '',
+      originalHeaders: message.headers,
+    };
+    return {
+      topic: this.deadLetterTopic,
+      key: message.topic,
+      value: JSON.stringify(value),
+      headers: { 'content-type': 'application/json', 'stratum-dead-letter-reason': reason },
+    };
+  }
+}

@@ -1,0 +1,33 @@
+import type { MessageBus, Outbox, OutboxRelay, BusMetrics, EventConsumer } from '@stratum/messaging';
+import type { ServiceDatabase } from '@stratum/persistence';
+import type { HttpMetrics, Log } from '@stratum/telemetry';
+import type { Registry } from 'prom-client';
+import type { ServiceConfig } from './config/service-config';
+import type { HealthRegistry } from './health/health-registry';
+
+/** Everything a running service holds besides its Nest application. Injectable by class. */
+export class ServiceRuntime {
+  consumer: EventConsumer | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly config: ServiceConfig<Record<string, unknown>>,
+    readonly log: Log,
+    readonly registry: Registry,
+    readonly httpMetrics: HttpMetrics,
+    readonly busMetrics: BusMetrics,
+    readonly bus: MessageBus,
+    readonly outbox: Outbox,
+    readonly health: HealthRegistry,
+    readonly database: ServiceDatabase | undefined,
+    readonly relay: OutboxRelay | undefined,
+  ) {}
+
+  /** Refreshes gauges that are computed on demand (outbox lag) before a scrape. */
+  async refreshGauges(): Promise<void> {
+    if (!this.relay) return;
+    const lag = await this.relay.lag();
+    this.busMetrics.outboxPending.set({ service: this.name }, lag.pending);
+    this.busMetrics.outboxOldestPendingSeconds.set({ service: this.name }, lag.oldestPendingSeconds);
+  }
+}

@@ -1,0 +1,27 @@
+import type { Type } from '@nestjs/common';
+import type { ServiceName } from '@stratum/contracts';
+import type { z } from 'zod';
+
+/**
+ * What a service is, declared once in `apps/<service>/src/service.ts`. Its `main.ts` runs it as its
+ * own process (distributed mode); the all-in-one launcher runs all seven in one process.
+ */
+export interface ServiceDefinition<TOwn extends z.ZodObject = z.ZodObject> {
+  name: ServiceName;
+  description: string;
+  defaultPort: number;
+  /** The service's feature module(s). */
+  module: Type<unknown>;
+  /** `postgres`: its own database with migrations; `checkpoint`: a local checkpoint store (log-shipper). */
+  store: 'postgres' | 'checkpoint';
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  migrations?: Function[];
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  entities?: Function[];
+  /** The service's own environment variables (validated at boot along with the common ones). */
+  configSchema?: TOwn;
+}
+
+export function defineService<TOwn extends z.ZodObject>(definition: ServiceDefinition<TOwn>): ServiceDefinition<TOwn> {
+  return definition;
+}

@@ -1,0 +1,256 @@
+import 'reflect-metadata';
+import { ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { TOPIC_CATALOG } from '@stratum/contracts';
+import {
+  BusMetrics,
+  CreateMessagingTables1763769600000,
+  EventConsumer,
+  InProcessBus,
+  KafkaBus,
+  type MessageBus,
+  Outbox,
+  OutboxRelay,
+} from '@stratum/messaging';
+import { BusTransport } from '@stratum/messaging/nest';
+import { type DatabaseTarget, EmbeddedPostgres, ServiceDatabase } from '@stratum/persistence';
+import { createLog, createMetricsRegistry, HttpMetrics, initTelemetry, type Log, NestLogAdapter } from '@stratum/telemetry';
+import type { NextFunction, Request, Response } from 'express';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { z } from 'zod';
+import { ConfigError, loadServiceConfig, type ServiceConfig } from './config/service-config';
+import { HttpErrorFilter } from './errors';
+import { HealthRegistry } from './health/health-registry';
+import { ServiceRuntime } from './runtime';
+import type { ServiceDefinition } from './service-definition';
+import { ServiceCoreModule } from './service-core.module';
+
+/** Infrastructure a service may share with others in one process (all-in-one mode, tests). */
+export interface SharedInfrastructure {
+  bus?: MessageBus;
+  embedded?: EmbeddedPostgres;
+  /** Overrides the database target (tests: a fresh database per suite). */
+  databaseTarget?: DatabaseTarget;
+  log?: Log;
+}
+
+export interface RunningService {
+  readonly name: string;
+  readonly url: string;
+  readonly runtime: ServiceRuntime;
+  /** Graceful stop: not ready → consumers finish their batch → HTTP closes → outbox drains → close. */
+  stop(): Promise<void>;
+}
+
+function partitionsOf(topic: string): number | undefined {
+  return TOPIC_CATALOG.find((t) => t.name === topic)?.partitions;
+}
+
+export function createInProcessBus(): InProcessBus {
+  return new InProcessBus({ partitionsOf, defaultPartitions: 3 });
+}
+
+/**
+ * Starts one service: database (migrations first), bus, Nest application, HTTP, consumers, relay — in
+ * that order, so consumers start only after the application has initialised (STYLE bootstrap order).
+ */
+export async function startService<TOwn extends z.ZodObject>(
+  definition: ServiceDefinition<TOwn>,
+  config: ServiceConfig<z.infer<TOwn>>,
+  shared: SharedInfrastructure = {},
+): Promise<RunningService> {
+  const log = (shared.log ?? createLog({ level: config.logLevel })).child({ service: definition.name });
+  const registry = createMetricsRegistry(definition.name);
+  const httpMetrics = new HttpMetrics(registry);
+  const busMetrics = new BusMetrics(registry);
+  const ownsBus = !shared.bus;
+  const bus: MessageBus =
+    shared.bus ??
+    (config.bus.kind === 'kafka'
+      ? new KafkaBus({
+          brokers: config.bus.brokers,
+          clientId: definition.name,
+          sessionTimeoutMs: config.bus.sessionTimeoutMs,
+          fetchMaxWaitMs: config.bus.fetchMaxWaitMs,
+          log: log.child({ component: 'bus' }),
+        })
+      : createInProcessBus());
+
+  let ownedEmbedded: EmbeddedPostgres | undefined;
+  let database: ServiceDatabase | undefined;
+  if (definition.store === 'postgres') {
+    let target = shared.databaseTarget;
+    if (!target) {
+      if (config.database.kind === 'postgres') {
+        target = { kind: 'postgres', url: config.database.url, poolSize: config.database.poolSize };
+      } else {
+        const embedded = shared.embedded ?? (ownedEmbedded = await EmbeddedPostgres.open(join(config.dataDir, 'pg')));
+        target = { kind: 'embedded', embedded, schema: definition.name.replace(/-/g, '_') };
+      }
+    }
+    database = await ServiceDatabase.open({
+      target,
+      applicationName: `stratum-${definition.name}`,
+      migrations: [CreateMessagingTables1763769600000, ...(definition.migrations ?? [])],
+      entities: definition.entities ?? [],
+      log: log.child({ component: 'database' }),
+    });
+  }
+
+  const outbox = new Outbox(definition.name);
+  const relay = database
+    ? new OutboxRelay({
+        service: definition.name,
+        database,
+        producer: bus.producer(),
+        log: log.child({ component: 'outbox-relay' }),
+        metrics: busMetrics,
+      })
+    : undefined;
+  const health = new HealthRegistry();
+  const runtime = new ServiceRuntime(
+    definition.name,
+    config as ServiceConfig<Record<string, unknown>>,
+    log,
+    registry,
+    httpMetrics,
+    busMetrics,
+    bus,
+    outbox,
+    health,
+    database,
+    relay,
+  );
+  if (database) {
+    health.register('database', async () => {
+      await database.ping();
+      return { ok: true };
+    });
+  }
+  health.register('bus', () => bus.health());
+
+  const app = await NestFactory.create<NestExpressApplication>(ServiceCoreModule.forRuntime(runtime, definition.module), {
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  app.useLogger(new NestLogAdapter(log.child({ component: 'nest' })));
+  app.useGlobalPipes(
+    new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true, transform: true }),
+  );
+  // One filter for both transports: HTTP errors get the JSON shape, bus errors are rethrown to the consumer.
+  app.useGlobalFilters(new HttpErrorFilter());
+  app.use((request: Request, response: Response, next: NextFunction) => {
+    const started = performance.now();
+    response.on('finish', () => {
+      const labels = {
+        method: request.method,
+        route: (request.route?.path as string | undefined) ?? 'unmatched',
+        status: String(response.statusCode),
+      };
+      httpMetrics.requests.inc(labels);
+      httpMetrics.duration.observe(labels, (performance.now() - started) / 1000);
+    });
+    next();
+  });
+
+  const transport = new BusTransport((subscriptions) => {
+    if (!database && subscriptions.length > 0) {
+      throw new Error(`${definition.name} has no database, so it cannot consume events (the inbox needs one)`);
+    }
+    const consumer = new EventConsumer({
+      service: definition.name,
+      bus,
+      database: database!,
+      outbox,
+      subscriptions,
+      log: log.child({ component: 'consumer' }),
+      metrics: busMetrics,
+      maxAttempts: config.consumerMaxAttempts,
+    });
+    runtime.consumer = consumer;
+    health.register('consumer', async () => ({
+      ok: consumer.topics.length === 0 || consumer.running,
+      detail: `${consumer.topics.length} topics, group ${consumer.groupId}`,
+    }));
+    return consumer;
+  });
+  app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
+
+  await app.init();
+  await app.listen(config.http.port, config.http.host);
+  await app.startAllMicroservices();
+  if (relay) {
+    await relay.start();
+    health.register('outbox-relay', async () => ({ ok: true }));
+  }
+  const address = app.getHttpServer().address() as AddressInfo;
+  const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
+  const url = `http://${host}:${address.port}`;
+  log.info('service ready', { url, bus: bus.kind, database: database?.target.kind ?? 'none' });
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      health.markStopping('shutting down');
+      const budget = config.shutdownTimeoutMs;
+      await transport.close().catch((error: Error) => log.warn('consumer stop failed', { error: error.message }));
+      await app.close().catch((error: Error) => log.warn('HTTP close failed', { error: error.message }));
+      await relay?.stop(Math.max(500, budget / 3)).catch((error: Error) => log.warn('outbox drain failed', { error: error.message }));
+      if (ownsBus) await bus.close().catch(() => undefined);
+      await database?.close().catch(() => undefined);
+      await ownedEmbedded?.close().catch(() => undefined);
+      log.info('service stopped');
+    })());
+  return { name: definition.name, url, runtime, stop };
+}
+
+/**
+ * Distributed mode: one service, one process. Telemetry first, config validated (exit 78 naming the
+ * variable on a bad value), then the service; SIGTERM/SIGINT stop it gracefully and exit 0.
+ */
+export async function runServiceProcess<TOwn extends z.ZodObject>(definition: ServiceDefinition<TOwn>): Promise<void> {
+  let config: ServiceConfig<z.infer<TOwn>>;
+  try {
+    config = loadServiceConfig({
+      service: definition.name,
+      defaultPort: definition.defaultPort,
+      usesDatabase: definition.store === 'postgres',
+      ownSchema: definition.configSchema,
+      env: process.env,
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${JSON.stringify({ level: 'fatal', service: definition.name, msg: error.message })}\n`);
+      process.exit(78);
+    }
+    throw error;
+  }
+  const telemetry = initTelemetry({ serviceName: `stratum-${definition.name}`, otlpEndpoint: config.otlpEndpoint });
+  const log = createLog({ level: config.logLevel, bindings: { process: `stratum-${definition.name}` } });
+  let service: RunningService;
+  try {
+    service = await startService(definition, config, { log });
+  } catch (error) {
+    log.fatal('service failed to start', { error: (error as Error).message, stack: (error as Error).stack });
+    process.exit(1);
+  }
+  let signalled = false;
+  const shutdown = (signal: string) => {
+    if (signalled) return;
+    signalled = true;
+    log.info('stopping', { signal });
+    const force = setTimeout(() => {
+      log.error('graceful stop took too long; exiting', { timeoutMs: config.shutdownTimeoutMs });
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 2_000);
+    force.unref();
+    void service
+      .stop()
+      .then(() => telemetry.shutdown())
+      .then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
