@@ -64,7 +64,7 @@ const probes = {
     filePath: 'apps/gateway/src/lint-probe.ts',
   },
   contractsOnMessaging: {
-    code: "import { bus } from '@stratum/messaging';\nexport const probe = bus;\n",
+    code: "import { bus } from '@stratum/persistence';\nexport const probe = bus;\n",
     filePath: 'libs/contracts/src/lint-probe.ts',
   },
   benchInAppTest: {

@@ -80,7 +80,14 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayR
   });
   const idleMs = options.idleMs ?? 3_000;
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
-  while (Date.now() - lastActivity < idleMs && Date.now() < deadline) {
+  // Idle time counts from when the group assigned partitions to us (joining a Kafka group takes a while).
+  let assigned = false;
+  while (Date.now() < deadline) {
+    if (!assigned && consumer.assignment().length > 0) {
+      assigned = true;
+      lastActivity = Math.max(lastActivity, Date.now());
+    }
+    if (assigned && Date.now() - lastActivity >= idleMs) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await consumer.stop();

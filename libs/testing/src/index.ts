@@ -1,0 +1,2 @@
+export * from './lib/kafka-mock-cluster';
+export * from './lib/postgres';
