@@ -60,6 +60,19 @@ export interface EventConsumerOptions {
 
 type DeadLetter = z.infer<typeof DeadLetterSchema>;
 
+interface Outcome {
+  outcome: 'applied' | 'duplicate' | 'dead-lettered';
+  handlerSeconds?: number;
+  eventTime?: string;
+}
+
+/** A handler threw inside the fast path: retry the batch one event at a time. */
+class HandlerFailure extends Error {
+  constructor(readonly failure: Error) {
+    super(failure.message);
+  }
+}
+
 interface Decoded {
   message: IncomingMessage;
   envelope?: EventEnvelope;
@@ -118,82 +131,105 @@ export class EventConsumer {
     await this.consumer?.stop();
   }
 
-  /** Exposed for the bus-independent behaviour tests. */
+  /**
+   * Handles one batch of one partition. Fast path: the whole batch in one transaction with one bulk
+   * inbox insert. If a handler fails, that transaction is rolled back entirely and the batch is
+   * handled again one event at a time (savepoint per event, retries, dead letters).
+   */
   async handleBatch(batch: IncomingBatch): Promise<void> {
-    const { database, metrics, log } = this.options;
     const decoded = batch.messages.map((m) => this.decode(m));
+    const deadLetters = (await this.applyBatch(batch, decoded)) ?? (await this.applyOneByOne(batch, decoded));
+    // Dead letters are acknowledged before the offsets move past the messages they carry.
+    if (deadLetters.length) await this.options.bus.producer().send(deadLetters);
+    await this.options.onApplied?.(batch);
+  }
+
+  private async applyBatch(batch: IncomingBatch, decoded: Decoded[]): Promise<OutgoingMessage[] | undefined> {
+    const { database, metrics } = this.options;
+    const outcomes: Outcome[] = [];
+    const deadLetters: OutgoingMessage[] = [];
+    try {
+      await database.transaction(async (manager) => {
+        const valid = decoded.filter((d) => d.envelope);
+        const inserted: { event_id: string }[] = valid.length
+          ? await manager.query(
+              `INSERT INTO inbox (consumer_group, event_id, topic, partition, "offset")
+               SELECT $1, e.id, $2, $3, e.off FROM unnest($4::uuid[], $5::bigint[]) AS e(id, off)
+               ON CONFLICT (consumer_group, event_id) DO NOTHING RETURNING event_id`,
+              [this.groupId, batch.topic, batch.partition, valid.map((d) => d.envelope!.id), valid.map((d) => d.message.offset)],
+            )
+          : [];
+        const fresh = new Set(inserted.map((r) => r.event_id.toLowerCase()));
+        for (const item of decoded) {
+          if (item.invalid !== undefined) {
+            deadLetters.push(this.invalidLetter(batch, item));
+            outcomes.push({ outcome: 'dead-lettered' });
+            continue;
+          }
+          // `delete`: the same event twice in one batch is applied once.
+          if (!fresh.delete(item.envelope!.id.toLowerCase())) {
+            outcomes.push({ outcome: 'duplicate' });
+            continue;
+          }
+          try {
+            outcomes.push(await this.runHandler(batch, item, manager, 1));
+          } catch (error) {
+            throw new HandlerFailure(error as Error);
+          }
+        }
+      });
+    } catch (error) {
+      if (error instanceof HandlerFailure) return undefined;
+      throw error;
+    }
+    for (const o of outcomes) this.record(batch, o, metrics);
+    return deadLetters;
+  }
+
+  private async applyOneByOne(batch: IncomingBatch, decoded: Decoded[]): Promise<OutgoingMessage[]> {
+    const { database, metrics, log } = this.options;
     const deadLetters: OutgoingMessage[] = [];
     const attempts = new Array<number>(decoded.length).fill(0);
     let next = 0;
     while (next < decoded.length) {
-      // Apply as many messages as possible in one transaction; stop at the first failing handler.
+      // Apply as many events as possible in one transaction; stop at the first failing handler.
+      const outcomes: Outcome[] = [];
       const failure = await database.transaction(async (manager) => {
         for (; next < decoded.length; next++) {
           const item = decoded[next];
           if (item.invalid !== undefined) {
-            deadLetters.push(this.deadLetter(item.message, 'schema-invalid', new Error(item.invalid), 0));
-            metrics?.consumed.inc({ topic: batch.topic, group: this.groupId, outcome: 'dead-lettered' });
-            log.warn('schema-invalid event dead-lettered', {
-              topic: batch.topic,
-              partition: batch.partition,
-              offset: item.message.offset,
-              reason: item.invalid,
-            });
+            deadLetters.push(this.invalidLetter(batch, item));
+            outcomes.push({ outcome: 'dead-lettered' });
             continue;
           }
-          const envelope = item.envelope!;
           await manager.query('SAVEPOINT stratum_event');
           const inserted: unknown[] = await manager.query(
             `INSERT INTO inbox (consumer_group, event_id, topic, partition, "offset") VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (consumer_group, event_id) DO NOTHING RETURNING event_id`,
-            [this.groupId, envelope.id, batch.topic, batch.partition, item.message.offset],
+            [this.groupId, item.envelope!.id, batch.topic, batch.partition, item.message.offset],
           );
           if (inserted.length === 0) {
             await manager.query('RELEASE SAVEPOINT stratum_event');
-            metrics?.consumed.inc({ topic: batch.topic, group: this.groupId, outcome: 'duplicate' });
+            outcomes.push({ outcome: 'duplicate' });
             continue;
           }
-          const started = performance.now();
           try {
-            await withConsumerSpan(
-              item.message.headers,
-              `${batch.topic} process`,
-              {
-                'messaging.system': 'kafka',
-                'messaging.destination.name': batch.topic,
-                'messaging.consumer.group.name': this.groupId,
-                'messaging.message.id': envelope.id,
-              },
-              () =>
-                item.handler!(envelope, {
-                  manager,
-                  outbox: this.options.outbox,
-                  topic: batch.topic,
-                  partition: batch.partition,
-                  offset: item.message.offset,
-                  attempt: attempts[next] + 1,
-                }),
-            );
+            outcomes.push(await this.runHandler(batch, item, manager, attempts[next] + 1));
             await manager.query('RELEASE SAVEPOINT stratum_event');
           } catch (error) {
             await manager.query('ROLLBACK TO SAVEPOINT stratum_event');
             return { index: next, error: error as Error };
           }
-          metrics?.handlerSeconds.observe({ topic: batch.topic, group: this.groupId }, (performance.now() - started) / 1000);
-          metrics?.endToEndSeconds.observe(
-            { topic: batch.topic, group: this.groupId },
-            Math.max(0, Date.now() - Date.parse(envelope.time)) / 1000,
-          );
-          metrics?.consumed.inc({ topic: batch.topic, group: this.groupId, outcome: 'applied' });
         }
         return undefined;
       });
+      for (const o of outcomes) this.record(batch, o, metrics);
       if (!failure) break;
       const attempt = ++attempts[failure.index];
       const item = decoded[failure.index];
       if (attempt >= (this.options.maxAttempts ?? 5)) {
         deadLetters.push(this.deadLetter(item.message, 'handler-failed', failure.error, attempt));
-        metrics?.consumed.inc({ topic: batch.topic, group: this.groupId, outcome: 'dead-lettered' });
+        this.record(batch, { outcome: 'dead-lettered' }, metrics);
         log.error('event handler kept failing; event dead-lettered', {
           topic: batch.topic,
           partition: batch.partition,
@@ -211,13 +247,57 @@ export class EventConsumer {
           attempt,
           error: failure.error.message,
         });
+        // Backoff outside any open transaction: nothing is held while waiting.
         await sleep(backoffDelay(attempt, this.options.retryBaseDelayMs ?? 100, this.options.retryMaxDelayMs ?? 5_000));
         next = failure.index;
       }
     }
-    // Dead letters are acknowledged before the offsets move past the messages they carry.
-    if (deadLetters.length) await this.options.bus.producer().send(deadLetters);
-    await this.options.onApplied?.(batch);
+    return deadLetters;
+  }
+
+  private async runHandler(batch: IncomingBatch, item: Decoded, manager: EntityManager, attempt: number): Promise<Outcome> {
+    const envelope = item.envelope!;
+    const started = performance.now();
+    await withConsumerSpan(
+      item.message.headers,
+      `${batch.topic} process`,
+      {
+        'messaging.system': this.options.bus.kind,
+        'messaging.destination.name': batch.topic,
+        'messaging.consumer.group.name': this.groupId,
+        'messaging.message.id': envelope.id,
+      },
+      () =>
+        item.handler!(envelope, {
+          manager,
+          outbox: this.options.outbox,
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: item.message.offset,
+          attempt,
+        }),
+    );
+    return { outcome: 'applied', handlerSeconds: (performance.now() - started) / 1000, eventTime: envelope.time };
+  }
+
+  private record(batch: IncomingBatch, o: Outcome, metrics: BusMetrics | undefined): void {
+    if (!metrics) return;
+    const labels = { topic: batch.topic, group: this.groupId };
+    metrics.consumed.inc({ ...labels, outcome: o.outcome });
+    if (o.outcome === 'applied') {
+      metrics.handlerSeconds.observe(labels, o.handlerSeconds!);
+      metrics.endToEndSeconds.observe(labels, Math.max(0, Date.now() - Date.parse(o.eventTime!)) / 1000);
+    }
+  }
+
+  private invalidLetter(batch: IncomingBatch, item: Decoded): OutgoingMessage {
+    this.options.log.warn('schema-invalid event dead-lettered', {
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: item.message.offset,
+      reason: item.invalid,
+    });
+    return this.deadLetter(item.message, 'schema-invalid', new Error(item.invalid), 0);
   }
 
   private decode(message: IncomingMessage): Decoded {

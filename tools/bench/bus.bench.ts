@@ -1,0 +1,189 @@
+/**
+ * npm run bench:bus — outbox → Kafka (librdkafka mock cluster, 3 brokers) → consumer with inbox, on
+ * real PostgreSQL. A writer commits business transactions (state change + events through the outbox)
+ * at a target rate; the relay publishes; a consumer group applies each event in its own database.
+ *
+ * Prints sustained events/s (applied by the consumer) over the measured window, end-to-end latency
+ * (event time at the state change → consumer transaction committed) p50/p99/max, and the process's
+ * heap over time (the relay must not grow). Environment: BENCH_SECONDS (60), BENCH_RATE (6000 events/s),
+ * BENCH_TX_EVENTS (50 events per business transaction), BENCH_KEYS (64).
+ */
+import { BenchProbe, TOPIC_CATALOG } from '@stratum/contracts';
+import {
+  CreateMessagingTables1763769600000,
+  EventConsumer,
+  KafkaBus,
+  Outbox,
+  OutboxRelay,
+} from '@stratum/messaging';
+import { ServiceDatabase } from '@stratum/persistence';
+import { createTestDatabase, KafkaMockCluster } from '@stratum/testing';
+import { percentile } from '@stratum/util';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 60);
+const rate = Number(process.env.BENCH_RATE ?? 6_000);
+const perTx = Number(process.env.BENCH_TX_EVENTS ?? 50);
+const keys = Number(process.env.BENCH_KEYS ?? 64);
+const warmupSeconds = Math.min(5, Math.floor(seconds / 6));
+
+const log = { debug() {}, info() {}, warn: (m: string, f?: object) => console.warn('warn', m, f ?? ''), error: (m: string, f?: object) => console.error('error', m, f ?? '') };
+
+class CreateBenchState1763769600101 implements MigrationInterface {
+  name = 'CreateBenchState1763769600101';
+  async up(q: QueryRunner) {
+    await q.query('CREATE TABLE bench_state (id bigserial PRIMARY KEY, key text NOT NULL, sequence integer NOT NULL)');
+  }
+  async down(q: QueryRunner) {
+    await q.query('DROP TABLE bench_state');
+  }
+}
+
+class CreateBenchLedger1763769600102 implements MigrationInterface {
+  name = 'CreateBenchLedger1763769600102';
+  async up(q: QueryRunner) {
+    await q.query('CREATE TABLE bench_ledger (key text PRIMARY KEY, last_sequence integer NOT NULL, applied bigint NOT NULL)');
+  }
+  async down(q: QueryRunner) {
+    await q.query('DROP TABLE bench_ledger');
+  }
+}
+
+async function main(): Promise<void> {
+  execFileSync('bash', [join(__dirname, '../kafka-mock/build.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const cluster = await KafkaMockCluster.start({ brokers: 3, topics: TOPIC_CATALOG.map((t) => ({ name: t.name, partitions: t.partitions })) });
+  const producerDatabase = await createTestDatabase('bench_producer');
+  const consumerDatabase = await createTestDatabase('bench_consumer');
+  const brokers = cluster.bootstrapServers.split(',');
+  const producerBus = new KafkaBus({ brokers, clientId: 'bench-producer', log });
+  const consumerBus = new KafkaBus({ brokers, clientId: 'bench-consumer', fetchMaxWaitMs: 10, sessionTimeoutMs: 10_000, log });
+  const producerDb = await ServiceDatabase.open({
+    target: { kind: 'postgres', url: producerDatabase.url, poolSize: 4 },
+    applicationName: 'bench-producer',
+    migrations: [CreateMessagingTables1763769600000, CreateBenchState1763769600101],
+  });
+  const consumerDb = await ServiceDatabase.open({
+    target: { kind: 'postgres', url: consumerDatabase.url, poolSize: 6 },
+    applicationName: 'bench-consumer',
+    migrations: [CreateMessagingTables1763769600000, CreateBenchLedger1763769600102],
+  });
+  const outbox = new Outbox('bench-producer');
+  const relay = new OutboxRelay({ service: 'bench-producer', database: producerDb, producer: producerBus.producer(), log, batchSize: 1000 });
+
+  // Latency: the event's time (set at the state change) to the consumer's commit.
+  const latencies = new Float64Array(Math.ceil(rate * seconds * 1.2) + 10_000);
+  let measured = 0;
+  let applied = 0;
+  let appliedInWindow = 0;
+  let windowStart = 0;
+  let windowEnd = Number.POSITIVE_INFINITY;
+  const pending = new Map<number, number[]>();
+  const consumer = new EventConsumer({
+    service: 'bench-consumer',
+    bus: consumerBus,
+    database: consumerDb,
+    outbox: new Outbox('bench-consumer'),
+    log,
+    maxBatchSize: 1000,
+    subscriptions: [
+      {
+        topic: BenchProbe.Topic,
+        handle: async (envelope, ctx) => {
+          const data = envelope.data as BenchProbe.Value;
+          await ctx.manager.query(
+            `INSERT INTO bench_ledger (key, last_sequence, applied) VALUES ($1, $2, 1)
+             ON CONFLICT (key) DO UPDATE SET last_sequence = EXCLUDED.last_sequence, applied = bench_ledger.applied + 1`,
+            [data.key, data.sequence],
+          );
+          let list = pending.get(ctx.partition);
+          if (!list) pending.set(ctx.partition, (list = []));
+          list.push(data.sentAtMs);
+        },
+      },
+    ],
+    onApplied: (batch) => {
+      const now = Date.now();
+      const list = pending.get(batch.partition) ?? [];
+      pending.delete(batch.partition);
+      for (const sentAt of list) {
+        applied++;
+        if (sentAt >= windowStart && sentAt < windowEnd) {
+          appliedInWindow++;
+          if (measured < latencies.length) latencies[measured++] = now - sentAt;
+        }
+      }
+    },
+  });
+  await consumer.start();
+  await relay.start();
+
+  const memory: { t: number; heapMb: number; rssMb: number }[] = [];
+  const started = Date.now();
+  windowStart = started + warmupSeconds * 1000;
+  windowEnd = started + seconds * 1000;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    memory.push({ t: (Date.now() - started) / 1000, heapMb: m.heapUsed / 2 ** 20, rssMb: m.rss / 2 ** 20 });
+  }, 1000);
+
+  // Writer: business transactions at the target rate, paced by the clock.
+  let written = 0;
+  let sequence = 0;
+  const txPerSecond = rate / perTx;
+  let nextAt = started;
+  while (Date.now() < windowEnd) {
+    const now = Date.now();
+    if (now < nextAt) await new Promise((r) => setTimeout(r, nextAt - now));
+    nextAt += 1000 / txPerSecond;
+    const sentAtMs = Date.now();
+    const items = Array.from({ length: perTx }, () => {
+      const seq = sequence++;
+      return { key: `key-${seq % keys}`, sequence: Math.floor(seq / keys), sentAtMs, payload: 'p'.repeat(120) };
+    });
+    await producerDb.transaction(async (manager) => {
+      await manager.query(
+        'INSERT INTO bench_state (key, sequence) SELECT * FROM unnest($1::text[], $2::int[])',
+        [items.map((i) => i.key), items.map((i) => i.sequence)],
+      );
+      await outbox.addMany(manager, BenchProbe.Topic, items, { time: new Date(sentAtMs) });
+    });
+    written += perTx;
+  }
+  const writeEnded = Date.now();
+  const deadline = Date.now() + 60_000;
+  while (applied < written && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  clearInterval(sampler);
+  const windowSeconds = (windowEnd - windowStart) / 1000;
+  const sample = latencies.subarray(0, measured);
+  const firstTen = memory.filter((m) => m.t >= warmupSeconds && m.t < warmupSeconds + 10);
+  const lastTen = memory.filter((m) => m.t >= seconds - 10 && m.t < seconds);
+  const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const lag = await relay.lag();
+
+  console.log('\nbench:bus — outbox → Kafka (librdkafka mock, 3 brokers) → consumer with inbox, PostgreSQL 15');
+  console.log(`  target rate            ${rate} events/s in transactions of ${perTx}, ${keys} keys, ${seconds} s (first ${warmupSeconds} s warm-up)`);
+  console.log(`  written                ${written} events (${(written / ((writeEnded - started) / 1000)).toFixed(0)} events/s offered)`);
+  console.log(`  applied in window      ${appliedInWindow} events over ${windowSeconds.toFixed(0)} s → ${(appliedInWindow / windowSeconds).toFixed(0)} events/s sustained`);
+  console.log(`  applied in total       ${applied} of ${written}${applied < written ? '  (NOT all applied within 60 s after writing stopped)' : ''}`);
+  console.log(`  end-to-end latency     p50 ${percentile(sample, 50).toFixed(1)} ms  p99 ${percentile(sample, 99).toFixed(1)} ms  max ${percentile(sample, 100).toFixed(1)} ms  (n=${measured})`);
+  console.log(`  process heap           ${avg(firstTen.map((m) => m.heapMb)).toFixed(1)} MB (first 10 s after warm-up) → ${avg(lastTen.map((m) => m.heapMb)).toFixed(1)} MB (last 10 s); rss ${avg(firstTen.map((m) => m.rssMb)).toFixed(0)} → ${avg(lastTen.map((m) => m.rssMb)).toFixed(0)} MB`);
+  console.log(`  outbox after drain     ${lag.pending} pending`);
+
+  await consumer.stop();
+  await relay.stop(1_000);
+  await producerBus.close();
+  await consumerBus.close();
+  await producerDb.close();
+  await consumerDb.close();
+  await producerDatabase.drop();
+  await consumerDatabase.drop();
+  await cluster.stop();
+  process.exit(applied < written ? 1 : 0);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
