@@ -6,7 +6,7 @@
  * Prints sustained events/s (applied by the consumer) over the measured window, end-to-end latency
  * (event time at the state change → consumer transaction committed) p50/p99/max, and the process's
  * heap over time (the relay must not grow). Environment: BENCH_SECONDS (60), BENCH_RATE (6000 events/s),
- * BENCH_TX_EVENTS (50 events per business transaction), BENCH_KEYS (64).
+ * BENCH_TX_EVENTS (50 events per business transaction), BENCH_KEYS (64), BENCH_HANDLER (event | batch).
  */
 import { BenchProbe, TOPIC_CATALOG } from '@stratum/contracts';
 import {
@@ -27,6 +27,8 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 60);
 const rate = Number(process.env.BENCH_RATE ?? 6_000);
 const perTx = Number(process.env.BENCH_TX_EVENTS ?? 50);
 const keys = Number(process.env.BENCH_KEYS ?? 64);
+/** `event`: one statement per event (EventHandler); `batch`: one per batch (BatchEventHandler). */
+const handlerMode = process.env.BENCH_HANDLER === 'batch' ? 'batch' : 'event';
 const warmupSeconds = Math.min(5, Math.floor(seconds / 6));
 
 const log = { debug() {}, info() {}, warn: (m: string, f?: object) => console.warn('warn', m, f ?? ''), error: (m: string, f?: object) => console.error('error', m, f ?? '') };
@@ -44,7 +46,9 @@ class CreateBenchState1763769600101 implements MigrationInterface {
 class CreateBenchLedger1763769600102 implements MigrationInterface {
   name = 'CreateBenchLedger1763769600102';
   async up(q: QueryRunner) {
-    await q.query('CREATE TABLE bench_ledger (key text PRIMARY KEY, last_sequence integer NOT NULL, applied bigint NOT NULL)');
+    await q.query(
+      'CREATE TABLE bench_ledger (id bigserial PRIMARY KEY, event_id uuid NOT NULL, key text NOT NULL, sequence integer NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
   }
   async down(q: QueryRunner) {
     await q.query('DROP TABLE bench_ledger');
@@ -53,7 +57,7 @@ class CreateBenchLedger1763769600102 implements MigrationInterface {
 
 async function main(): Promise<void> {
   execFileSync('bash', [join(__dirname, '../kafka-mock/build.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const cluster = await KafkaMockCluster.start({ brokers: 3, topics: TOPIC_CATALOG.map((t) => ({ name: t.name, partitions: t.partitions })) });
+  const cluster = await KafkaMockCluster.start({ brokers: 3, groupInitialRebalanceDelayMs: 0, topics: TOPIC_CATALOG.map((t) => ({ name: t.name, partitions: t.partitions })) });
   const producerDatabase = await createTestDatabase('bench_producer');
   const consumerDatabase = await createTestDatabase('bench_consumer');
   const brokers = cluster.bootstrapServers.split(',');
@@ -75,11 +79,17 @@ async function main(): Promise<void> {
   // Latency: the event's time (set at the state change) to the consumer's commit.
   const latencies = new Float64Array(Math.ceil(rate * seconds * 1.2) + 10_000);
   let measured = 0;
+  let batches = 0;
   let applied = 0;
   let appliedInWindow = 0;
   let windowStart = 0;
   let windowEnd = Number.POSITIVE_INFINITY;
   const pending = new Map<number, number[]>();
+  const track = (partition: number, data: BenchProbe.Value[]) => {
+    let list = pending.get(partition);
+    if (!list) pending.set(partition, (list = []));
+    for (const d of data) list.push(d.sentAtMs);
+  };
   const consumer = new EventConsumer({
     service: 'bench-consumer',
     bus: consumerBus,
@@ -88,36 +98,52 @@ async function main(): Promise<void> {
     log,
     maxBatchSize: 1000,
     subscriptions: [
-      {
-        topic: BenchProbe.Topic,
-        handle: async (envelope, ctx) => {
-          const data = envelope.data as BenchProbe.Value;
-          await ctx.manager.query(
-            `INSERT INTO bench_ledger (key, last_sequence, applied) VALUES ($1, $2, 1)
-             ON CONFLICT (key) DO UPDATE SET last_sequence = EXCLUDED.last_sequence, applied = bench_ledger.applied + 1`,
-            [data.key, data.sequence],
-          );
-          let list = pending.get(ctx.partition);
-          if (!list) pending.set(ctx.partition, (list = []));
-          list.push(data.sentAtMs);
-        },
-      },
+      handlerMode === 'batch'
+        ? {
+            topic: BenchProbe.Topic,
+            // One statement for the events of a batch (BatchEventHandler).
+            handleBatch: async (envelopes, ctx) => {
+              const data = envelopes.map((e) => e.data as BenchProbe.Value);
+              await ctx.manager.query(
+                'INSERT INTO bench_ledger (event_id, key, sequence) SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[])',
+                [envelopes.map((e) => e.id), data.map((d) => d.key), data.map((d) => d.sequence)],
+              );
+              track(ctx.partition, data);
+            },
+          }
+        : {
+            topic: BenchProbe.Topic,
+            // One statement per event (EventHandler), as most services write.
+            handle: async (envelope, ctx) => {
+              const data = envelope.data as BenchProbe.Value;
+              await ctx.manager.query('INSERT INTO bench_ledger (event_id, key, sequence) VALUES ($1, $2, $3)', [
+                envelope.id,
+                data.key,
+                data.sequence,
+              ]);
+              track(ctx.partition, [data]);
+            },
+          },
     ],
     onApplied: (batch) => {
+      batches++;
       const now = Date.now();
       const list = pending.get(batch.partition) ?? [];
       pending.delete(batch.partition);
       for (const sentAt of list) {
         applied++;
-        if (sentAt >= windowStart && sentAt < windowEnd) {
-          appliedInWindow++;
-          if (measured < latencies.length) latencies[measured++] = now - sentAt;
-        }
+        if (now >= windowStart && now < windowEnd) appliedInWindow++;
+        if (sentAt >= windowStart && sentAt < windowEnd && measured < latencies.length) latencies[measured++] = now - sentAt;
       }
     },
   });
   await consumer.start();
   await relay.start();
+  // Measure the steady state: the consumer group has its partitions before the first write.
+  const joinDeadline = Date.now() + 30_000;
+  while (consumer.assignment().length < BenchProbe.Topic.partitions && Date.now() < joinDeadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
 
   const memory: { t: number; heapMb: number; rssMb: number }[] = [];
   const started = Date.now();
@@ -126,6 +152,9 @@ async function main(): Promise<void> {
   const sampler = setInterval(() => {
     const m = process.memoryUsage();
     memory.push({ t: (Date.now() - started) / 1000, heapMb: m.heapUsed / 2 ** 20, rssMb: m.rss / 2 ** 20 });
+    if (process.env.BENCH_DEBUG) {
+      void relay.lag().then((l) => console.log(`t=${((Date.now() - started) / 1000).toFixed(0)}s written=${written} outboxPending=${l.pending} applied=${applied} batches=${batches}`));
+    }
   }, 1000);
 
   // Writer: business transactions at the target rate, paced by the clock.
@@ -163,9 +192,10 @@ async function main(): Promise<void> {
   const lag = await relay.lag();
 
   console.log('\nbench:bus — outbox → Kafka (librdkafka mock, 3 brokers) → consumer with inbox, PostgreSQL 15');
+  console.log(`  consumer handler       ${handlerMode === 'batch' ? 'BatchEventHandler (one INSERT per batch)' : 'EventHandler (one INSERT per event)'}`);
   console.log(`  target rate            ${rate} events/s in transactions of ${perTx}, ${keys} keys, ${seconds} s (first ${warmupSeconds} s warm-up)`);
   console.log(`  written                ${written} events (${(written / ((writeEnded - started) / 1000)).toFixed(0)} events/s offered)`);
-  console.log(`  applied in window      ${appliedInWindow} events over ${windowSeconds.toFixed(0)} s → ${(appliedInWindow / windowSeconds).toFixed(0)} events/s sustained`);
+  console.log(`  applied while offered  ${appliedInWindow} events in the ${windowSeconds.toFixed(0)} s window → ${(appliedInWindow / windowSeconds).toFixed(0)} events/s sustained`);
   console.log(`  applied in total       ${applied} of ${written}${applied < written ? '  (NOT all applied within 60 s after writing stopped)' : ''}`);
   console.log(`  end-to-end latency     p50 ${percentile(sample, 50).toFixed(1)} ms  p99 ${percentile(sample, 99).toFixed(1)} ms  max ${percentile(sample, 100).toFixed(1)} ms  (n=${measured})`);
   console.log(`  process heap           ${avg(firstTen.map((m) => m.heapMb)).toFixed(1)} MB (first 10 s after warm-up) → ${avg(lastTen.map((m) => m.heapMb)).toFixed(1)} MB (last 10 s); rss ${avg(firstTen.map((m) => m.rssMb)).toFixed(0)} → ${avg(lastTen.map((m) => m.rssMb)).toFixed(0)} MB`);

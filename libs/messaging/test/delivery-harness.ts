@@ -172,6 +172,8 @@ export class DeliveryHarness {
       name?: string;
       groupId?: string;
       wrap?: (apply: EventHandler) => EventHandler;
+      /** Consume with a batch handler built from the per-event one (one call per batch). */
+      asBatch?: boolean;
     } & Partial<EventConsumerOptions> = {},
   ): Promise<ConsumerService> {
     const name = options.name ?? 'consumer-a';
@@ -190,7 +192,17 @@ export class DeliveryHarness {
       bus: this.bus.client(name),
       database: db,
       outbox: new Outbox('probe-consumer'),
-      subscriptions: [{ topic: BenchProbe.Topic, handle: options.wrap ? options.wrap(apply) : apply }],
+      subscriptions: [
+        options.asBatch
+          ? {
+              topic: BenchProbe.Topic,
+              handleBatch: async (envelopes, ctx) => {
+                const handle = options.wrap ? options.wrap(apply) : apply;
+                for (const envelope of envelopes) await handle(envelope, ctx);
+              },
+            }
+          : { topic: BenchProbe.Topic, handle: options.wrap ? options.wrap(apply) : apply },
+      ],
       log: quietLog,
       maxAttempts: 3,
       retryBaseDelayMs: 20,

@@ -211,6 +211,29 @@ describe.each(buses)('delivery over %s', (busName, makeBus) => {
     expectExactlyOnce(rows, ids);
   });
 
+  it('with a batch handler, retries and dead-letters only the failing event of a batch', async () => {
+    let calls = 0;
+    const producer = await h.producer();
+    const consumer = await h.consumer(await h.consumerDatabase(), {
+      asBatch: true,
+      wrap: (apply: EventHandler): EventHandler => async (envelope, ctx) => {
+        calls++;
+        if ((envelope.data as BenchProbe.Value).sequence === 5) throw new Error('sequence 5 is refused');
+        await apply(envelope, ctx);
+      },
+    });
+    const ids = await producer.write(probeItems(30, 1));
+    await consumer.consumer.start();
+    await producer.relay.start();
+    const rows = await waitFor(async () => {
+      const r = await consumer.ledger();
+      return r.length >= ids.length - 1 && r;
+    }, { timeoutMs: 30_000, description: 'all but the refused event applied' });
+    expectExactlyOnce(rows, ids.filter((_, i) => i !== 5));
+    expect(rows.map((r) => r.sequence)).toEqual([...Array(30).keys()].filter((n) => n !== 5));
+    expect(calls).toBeGreaterThan(30);
+  });
+
   it('keeps per-key order across a rebalance when one of two consumers leaves', async () => {
     const producer = await h.producer();
     const db = await h.consumerDatabase();

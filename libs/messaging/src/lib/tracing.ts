@@ -1,4 +1,4 @@
-import { context, propagation, type Context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, type Context, type Link, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { TraceContext } from '@stratum/contracts';
 
 const tracer = () => trace.getTracer('stratum-messaging');
@@ -16,15 +16,25 @@ export function traceHeaders(trace: TraceContext | null): Record<string, string>
   return trace.tracestate ? { traceparent: trace.traceparent, tracestate: trace.tracestate } : { traceparent: trace.traceparent };
 }
 
-/** Runs `work` in a consumer span that continues the producer's trace found in the message headers. */
+/**
+ * Runs `work` in a consumer span. One message: the span continues the producer's trace found in its
+ * headers. Several (a batch handler): the span is linked to each producer's span.
+ */
 export async function withConsumerSpan<T>(
-  headers: Record<string, string>,
+  headers: Record<string, string>[],
   name: string,
   attributes: Record<string, string | number>,
   work: (span: Span) => Promise<T>,
 ): Promise<T> {
-  const parent: Context = propagation.extract(context.active(), headers);
-  return tracer().startActiveSpan(name, { kind: SpanKind.CONSUMER, attributes }, parent, async (span) => {
+  const single = headers.length === 1;
+  const parent: Context = single ? propagation.extract(context.active(), headers[0]) : context.active();
+  const links: Link[] = single
+    ? []
+    : headers.flatMap((h) => {
+        const spanContext = trace.getSpanContext(propagation.extract(context.active(), h));
+        return spanContext ? [{ context: spanContext }] : [];
+      });
+  return tracer().startActiveSpan(name, { kind: SpanKind.CONSUMER, attributes, links }, parent, async (span) => {
     try {
       return await work(span);
     } catch (error) {

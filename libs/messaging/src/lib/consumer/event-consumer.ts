@@ -29,10 +29,16 @@ export interface EventContext {
 
 export type EventHandler<T = unknown> = (envelope: EventEnvelope<T>, context: EventContext) => Promise<void>;
 
-export interface EventSubscription {
-  topic: TopicSpec<EventDefinition>;
-  handle: EventHandler;
-}
+/**
+ * Handles several events of one partition at once, in order (high-volume consumers: one statement for
+ * many events). Same guarantees as `EventHandler`; when one event of a batch fails, the events are
+ * handed over again one at a time so that only the failing one is retried and dead-lettered.
+ */
+export type BatchEventHandler<T = unknown> = (envelopes: EventEnvelope<T>[], context: EventContext) => Promise<void>;
+
+export type EventSubscription =
+  | { topic: TopicSpec<EventDefinition>; handle: EventHandler; handleBatch?: never }
+  | { topic: TopicSpec<EventDefinition>; handleBatch: BatchEventHandler; handle?: never };
 
 export interface EventConsumerOptions {
   service: string;
@@ -77,7 +83,8 @@ interface Decoded {
   message: IncomingMessage;
   envelope?: EventEnvelope;
   invalid?: string;
-  handler?: EventHandler;
+  handler?: BatchEventHandler;
+  batchable?: boolean;
 }
 
 /**
@@ -91,7 +98,7 @@ interface Decoded {
  */
 export class EventConsumer {
   private consumer: BusConsumer | undefined;
-  private readonly handlers = new Map<string, { definition: EventDefinition; handle: EventHandler }>();
+  private readonly handlers = new Map<string, { definition: EventDefinition; handle: BatchEventHandler; batchable: boolean }>();
   readonly groupId: string;
   readonly deadLetterTopic: string;
 
@@ -100,7 +107,12 @@ export class EventConsumer {
     this.deadLetterTopic = options.deadLetterTopic ?? deadLetterTopicFor(options.service);
     for (const s of options.subscriptions) {
       if (this.handlers.has(s.topic.name)) throw new Error(`Two handlers for topic ${s.topic.name}`);
-      this.handlers.set(s.topic.name, { definition: s.topic.event, handle: s.handle });
+      const handle: BatchEventHandler = s.handleBatch
+        ? s.handleBatch
+        : async (envelopes, context) => {
+            for (const envelope of envelopes) await s.handle(envelope, context);
+          };
+      this.handlers.set(s.topic.name, { definition: s.topic.event, handle, batchable: Boolean(s.handleBatch) });
     }
   }
 
@@ -160,6 +172,17 @@ export class EventConsumer {
             )
           : [];
         const fresh = new Set(inserted.map((r) => r.event_id.toLowerCase()));
+        let run: Decoded[] = [];
+        const flush = async () => {
+          if (run.length === 0) return;
+          const items = run;
+          run = [];
+          try {
+            outcomes.push(...(await this.runHandler(batch, items, manager, 1)));
+          } catch (error) {
+            throw new HandlerFailure(error as Error);
+          }
+        };
         for (const item of decoded) {
           if (item.invalid !== undefined) {
             deadLetters.push(this.invalidLetter(batch, item));
@@ -171,12 +194,10 @@ export class EventConsumer {
             outcomes.push({ outcome: 'duplicate' });
             continue;
           }
-          try {
-            outcomes.push(await this.runHandler(batch, item, manager, 1));
-          } catch (error) {
-            throw new HandlerFailure(error as Error);
-          }
+          run.push(item);
+          if (!item.batchable) await flush();
         }
+        await flush();
       });
     } catch (error) {
       if (error instanceof HandlerFailure) return undefined;
@@ -214,7 +235,7 @@ export class EventConsumer {
             continue;
           }
           try {
-            outcomes.push(await this.runHandler(batch, item, manager, attempts[next] + 1));
+            outcomes.push(...(await this.runHandler(batch, [item], manager, attempts[next] + 1)));
             await manager.query('RELEASE SAVEPOINT stratum_event');
           } catch (error) {
             await manager.query('ROLLBACK TO SAVEPOINT stratum_event');
@@ -255,29 +276,34 @@ export class EventConsumer {
     return deadLetters;
   }
 
-  private async runHandler(batch: IncomingBatch, item: Decoded, manager: EntityManager, attempt: number): Promise<Outcome> {
-    const envelope = item.envelope!;
+  private async runHandler(batch: IncomingBatch, items: Decoded[], manager: EntityManager, attempt: number): Promise<Outcome[]> {
     const started = performance.now();
+    const first = items[0];
     await withConsumerSpan(
-      item.message.headers,
+      items.map((i) => i.message.headers),
       `${batch.topic} process`,
       {
         'messaging.system': this.options.bus.kind,
         'messaging.destination.name': batch.topic,
         'messaging.consumer.group.name': this.groupId,
-        'messaging.message.id': envelope.id,
+        'messaging.batch.message_count': items.length,
+        ...(items.length === 1 ? { 'messaging.message.id': first.envelope!.id } : {}),
       },
       () =>
-        item.handler!(envelope, {
-          manager,
-          outbox: this.options.outbox,
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: item.message.offset,
-          attempt,
-        }),
+        first.handler!(
+          items.map((i) => i.envelope!),
+          {
+            manager,
+            outbox: this.options.outbox,
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: first.message.offset,
+            attempt,
+          },
+        ),
     );
-    return { outcome: 'applied', handlerSeconds: (performance.now() - started) / 1000, eventTime: envelope.time };
+    const handlerSeconds = (performance.now() - started) / 1000 / items.length;
+    return items.map((i) => ({ outcome: 'applied', handlerSeconds, eventTime: i.envelope!.time }));
   }
 
   private record(batch: IncomingBatch, o: Outcome, metrics: BusMetrics | undefined): void {
@@ -312,7 +338,7 @@ export class EventConsumer {
     }
     const result = validateEnvelope(subscription.definition, parsed);
     if (!result.ok) return { message, invalid: result.reason };
-    return { message, envelope: result.envelope, handler: subscription.handle };
+    return { message, envelope: result.envelope, handler: subscription.handle, batchable: subscription.batchable };
   }
 
   private deadLetter(

@@ -32,6 +32,8 @@ export interface KafkaBusOptions {
   lingerMs?: number;
   /** Pause before a failed batch is delivered again (grows exponentially). */
   redeliveryBaseDelayMs?: number;
+  /** Partitions handled at the same time by one consumer (each in its own transaction). Default 6. */
+  partitionsConsumedConcurrently?: number;
   log?: BusLog;
 }
 
@@ -169,7 +171,7 @@ class KafkaConsumer implements BusConsumer {
     this.running = true;
     await consumer.run({
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 4,
+      partitionsConsumedConcurrently: this.busOptions.partitionsConsumedConcurrently ?? 6,
       eachBatch: async ({ batch, resolveOffset }) => {
         if (batch.messages.length === 0) return;
         const tp = `${batch.topic}:${batch.partition}`;
