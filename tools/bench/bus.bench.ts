@@ -31,12 +31,19 @@ const keys = Number(process.env.BENCH_KEYS ?? 64);
 const handlerMode = process.env.BENCH_HANDLER === 'batch' ? 'batch' : 'event';
 const warmupSeconds = Math.min(5, Math.floor(seconds / 6));
 
-const log = { debug() {}, info() {}, warn: (m: string, f?: object) => console.warn('warn', m, f ?? ''), error: (m: string, f?: object) => console.error('error', m, f ?? '') };
+const log = {
+  debug() {},
+  info() {},
+  warn: (m: string, f?: object) => console.warn('warn', m, f ?? ''),
+  error: (m: string, f?: object) => console.error('error', m, f ?? ''),
+};
 
 class CreateBenchState1763769600101 implements MigrationInterface {
   name = 'CreateBenchState1763769600101';
   async up(q: QueryRunner) {
-    await q.query('CREATE TABLE bench_state (id bigserial PRIMARY KEY, key text NOT NULL, sequence integer NOT NULL)');
+    await q.query(
+      'CREATE TABLE bench_state (id bigserial PRIMARY KEY, key text NOT NULL, sequence integer NOT NULL)',
+    );
   }
   async down(q: QueryRunner) {
     await q.query('DROP TABLE bench_state');
@@ -56,13 +63,25 @@ class CreateBenchLedger1763769600102 implements MigrationInterface {
 }
 
 async function main(): Promise<void> {
-  execFileSync('bash', [join(__dirname, '../kafka-mock/build.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const cluster = await KafkaMockCluster.start({ brokers: 3, groupInitialRebalanceDelayMs: 0, topics: TOPIC_CATALOG.map((t) => ({ name: t.name, partitions: t.partitions })) });
+  execFileSync('bash', [join(__dirname, '../kafka-mock/build.sh')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const cluster = await KafkaMockCluster.start({
+    brokers: 3,
+    groupInitialRebalanceDelayMs: 0,
+    topics: TOPIC_CATALOG.map((t) => ({ name: t.name, partitions: t.partitions })),
+  });
   const producerDatabase = await createTestDatabase('bench_producer');
   const consumerDatabase = await createTestDatabase('bench_consumer');
   const brokers = cluster.bootstrapServers.split(',');
   const producerBus = new KafkaBus({ brokers, clientId: 'bench-producer', log });
-  const consumerBus = new KafkaBus({ brokers, clientId: 'bench-consumer', fetchMaxWaitMs: 10, sessionTimeoutMs: 10_000, log });
+  const consumerBus = new KafkaBus({
+    brokers,
+    clientId: 'bench-consumer',
+    fetchMaxWaitMs: 10,
+    sessionTimeoutMs: 10_000,
+    log,
+  });
   const producerDb = await ServiceDatabase.open({
     target: { kind: 'postgres', url: producerDatabase.url, poolSize: 4 },
     applicationName: 'bench-producer',
@@ -74,7 +93,13 @@ async function main(): Promise<void> {
     migrations: [CreateMessagingTables1763769600000, CreateBenchLedger1763769600102],
   });
   const outbox = new Outbox('bench-producer');
-  const relay = new OutboxRelay({ service: 'bench-producer', database: producerDb, producer: producerBus.producer(), log, batchSize: 1000 });
+  const relay = new OutboxRelay({
+    service: 'bench-producer',
+    database: producerDb,
+    producer: producerBus.producer(),
+    log,
+    batchSize: 1000,
+  });
 
   // Latency: the event's time (set at the state change) to the consumer's commit.
   const latencies = new Float64Array(Math.ceil(rate * seconds * 1.2) + 10_000);
@@ -116,11 +141,10 @@ async function main(): Promise<void> {
             // One statement per event (EventHandler), as most services write.
             handle: async (envelope, ctx) => {
               const data = envelope.data as BenchProbe.Value;
-              await ctx.manager.query('INSERT INTO bench_ledger (event_id, key, sequence) VALUES ($1, $2, $3)', [
-                envelope.id,
-                data.key,
-                data.sequence,
-              ]);
+              await ctx.manager.query(
+                'INSERT INTO bench_ledger (event_id, key, sequence) VALUES ($1, $2, $3)',
+                [envelope.id, data.key, data.sequence],
+              );
               track(ctx.partition, [data]);
             },
           },
@@ -133,7 +157,8 @@ async function main(): Promise<void> {
       for (const sentAt of list) {
         applied++;
         if (now >= windowStart && now < windowEnd) appliedInWindow++;
-        if (sentAt >= windowStart && sentAt < windowEnd && measured < latencies.length) latencies[measured++] = now - sentAt;
+        if (sentAt >= windowStart && sentAt < windowEnd && measured < latencies.length)
+          latencies[measured++] = now - sentAt;
       }
     },
   });
@@ -153,7 +178,13 @@ async function main(): Promise<void> {
     const m = process.memoryUsage();
     memory.push({ t: (Date.now() - started) / 1000, heapMb: m.heapUsed / 2 ** 20, rssMb: m.rss / 2 ** 20 });
     if (process.env.BENCH_DEBUG) {
-      void relay.lag().then((l) => console.log(`t=${((Date.now() - started) / 1000).toFixed(0)}s written=${written} outboxPending=${l.pending} applied=${applied} batches=${batches}`));
+      void relay
+        .lag()
+        .then((l) =>
+          console.log(
+            `t=${((Date.now() - started) / 1000).toFixed(0)}s written=${written} outboxPending=${l.pending} applied=${applied} batches=${batches}`,
+          ),
+        );
     }
   }, 1000);
 
@@ -169,7 +200,12 @@ async function main(): Promise<void> {
     const sentAtMs = Date.now();
     const items = Array.from({ length: perTx }, () => {
       const seq = sequence++;
-      return { key: `key-${seq % keys}`, sequence: Math.floor(seq / keys), sentAtMs, payload: 'p'.repeat(120) };
+      return {
+        key: `key-${seq % keys}`,
+        sequence: Math.floor(seq / keys),
+        sentAtMs,
+        payload: 'p'.repeat(120),
+      };
     });
     await producerDb.transaction(async (manager) => {
       await manager.query(
@@ -191,14 +227,30 @@ async function main(): Promise<void> {
   const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const lag = await relay.lag();
 
-  console.log('\nbench:bus — outbox → Kafka (librdkafka mock, 3 brokers) → consumer with inbox, PostgreSQL 15');
-  console.log(`  consumer handler       ${handlerMode === 'batch' ? 'BatchEventHandler (one INSERT per batch)' : 'EventHandler (one INSERT per event)'}`);
-  console.log(`  target rate            ${rate} events/s in transactions of ${perTx}, ${keys} keys, ${seconds} s (first ${warmupSeconds} s warm-up)`);
-  console.log(`  written                ${written} events (${(written / ((writeEnded - started) / 1000)).toFixed(0)} events/s offered)`);
-  console.log(`  applied while offered  ${appliedInWindow} events in the ${windowSeconds.toFixed(0)} s window → ${(appliedInWindow / windowSeconds).toFixed(0)} events/s sustained`);
-  console.log(`  applied in total       ${applied} of ${written}${applied < written ? '  (NOT all applied within 60 s after writing stopped)' : ''}`);
-  console.log(`  end-to-end latency     p50 ${percentile(sample, 50).toFixed(1)} ms  p99 ${percentile(sample, 99).toFixed(1)} ms  max ${percentile(sample, 100).toFixed(1)} ms  (n=${measured})`);
-  console.log(`  process heap           ${avg(firstTen.map((m) => m.heapMb)).toFixed(1)} MB (first 10 s after warm-up) → ${avg(lastTen.map((m) => m.heapMb)).toFixed(1)} MB (last 10 s); rss ${avg(firstTen.map((m) => m.rssMb)).toFixed(0)} → ${avg(lastTen.map((m) => m.rssMb)).toFixed(0)} MB`);
+  console.log(
+    '\nbench:bus — outbox → Kafka (librdkafka mock, 3 brokers) → consumer with inbox, PostgreSQL 15',
+  );
+  console.log(
+    `  consumer handler       ${handlerMode === 'batch' ? 'BatchEventHandler (one INSERT per batch)' : 'EventHandler (one INSERT per event)'}`,
+  );
+  console.log(
+    `  target rate            ${rate} events/s in transactions of ${perTx}, ${keys} keys, ${seconds} s (first ${warmupSeconds} s warm-up)`,
+  );
+  console.log(
+    `  written                ${written} events (${(written / ((writeEnded - started) / 1000)).toFixed(0)} events/s offered)`,
+  );
+  console.log(
+    `  applied while offered  ${appliedInWindow} events in the ${windowSeconds.toFixed(0)} s window → ${(appliedInWindow / windowSeconds).toFixed(0)} events/s sustained`,
+  );
+  console.log(
+    `  applied in total       ${applied} of ${written}${applied < written ? '  (NOT all applied within 60 s after writing stopped)' : ''}`,
+  );
+  console.log(
+    `  end-to-end latency     p50 ${percentile(sample, 50).toFixed(1)} ms  p99 ${percentile(sample, 99).toFixed(1)} ms  max ${percentile(sample, 100).toFixed(1)} ms  (n=${measured})`,
+  );
+  console.log(
+    `  process heap           ${avg(firstTen.map((m) => m.heapMb)).toFixed(1)} MB (first 10 s after warm-up) → ${avg(lastTen.map((m) => m.heapMb)).toFixed(1)} MB (last 10 s); rss ${avg(firstTen.map((m) => m.rssMb)).toFixed(0)} → ${avg(lastTen.map((m) => m.rssMb)).toFixed(0)} MB`,
+  );
   console.log(`  outbox after drain     ${lag.pending} pending`);
 
   await consumer.stop();

@@ -38,11 +38,16 @@ function loadDefinition(name: ServiceName): ServiceDefinition {
 async function main(): Promise<void> {
   const parsed = launcherEnv.safeParse(process.env);
   if (!parsed.success) {
-    console.error(`Invalid configuration: ${parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join('; ')}`);
+    console.error(
+      `Invalid configuration: ${parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join('; ')}`,
+    );
     process.exit(78);
   }
   const env = parsed.data;
-  const telemetry = initTelemetry({ serviceName: 'stratum-all-in-one', otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT });
+  const telemetry = initTelemetry({
+    serviceName: 'stratum-all-in-one',
+    otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT,
+  });
   const log = createLog({ level: env.LOG_LEVEL, bindings: { process: 'stratum-all-in-one' } });
   const dataDir = resolve(env.STRATUM_DATA_DIR);
   const started = Date.now();
@@ -101,8 +106,11 @@ async function main(): Promise<void> {
   }
   const gateway = services.find((s) => s.name === 'gateway')!;
   log.info('Stratum is running', { gateway: gateway.url, startupMs: Date.now() - started, dataDir });
-  console.log(`\nStratum is running (all-in-one). Gateway: ${gateway.url}\n` +
-    services.map((s) => `  ${s.name.padEnd(17)} ${s.url}/health`).join('\n') + '\nPress Ctrl-C to stop.\n');
+  console.log(
+    `\nStratum is running (all-in-one). Gateway: ${gateway.url}\n` +
+      services.map((s) => `  ${s.name.padEnd(17)} ${s.url}/health`).join('\n') +
+      '\nPress Ctrl-C to stop.\n',
+  );
 }
 
 void main();

@@ -15,7 +15,7 @@ import {
   Outbox,
   OutboxRelay,
   type OutboxRelayOptions,
-} from '@stratum/messaging';
+} from '../src';
 import { type DatabaseTarget, ServiceDatabase } from '@stratum/persistence';
 import { createTestDatabase, KafkaMockCluster, type TestDatabase } from '@stratum/testing';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
@@ -25,7 +25,9 @@ export const quietLog = { debug() {}, info() {}, warn() {}, error() {} };
 class CreateProbeState1763769600001 implements MigrationInterface {
   name = 'CreateProbeState1763769600001';
   async up(q: QueryRunner) {
-    await q.query('CREATE TABLE probe_state (sequence integer NOT NULL, key text NOT NULL, PRIMARY KEY (key, sequence))');
+    await q.query(
+      'CREATE TABLE probe_state (sequence integer NOT NULL, key text NOT NULL, PRIMARY KEY (key, sequence))',
+    );
   }
   async down(q: QueryRunner) {
     await q.query('DROP TABLE probe_state');
@@ -108,7 +110,10 @@ export class DeliveryHarness {
   private readonly opened: ServiceDatabase[] = [];
   private readonly stoppables: { stop(): Promise<void> }[] = [];
 
-  constructor(readonly bus: BusUnderTest, private readonly databaseTarget?: (label: string) => Promise<DatabaseTarget>) {}
+  constructor(
+    readonly bus: BusUnderTest,
+    private readonly databaseTarget?: (label: string) => Promise<DatabaseTarget>,
+  ) {}
 
   private async target(label: string): Promise<DatabaseTarget> {
     if (this.databaseTarget) return this.databaseTarget(label);
@@ -140,12 +145,20 @@ export class DeliveryHarness {
         const chunk = items.slice(i, i + perTransaction);
         await db.transaction(async (manager) => {
           for (const item of chunk) {
-            await manager.query('INSERT INTO probe_state (sequence, key) VALUES ($1, $2)', [item.sequence, item.key]);
+            await manager.query('INSERT INTO probe_state (sequence, key) VALUES ($1, $2)', [
+              item.sequence,
+              item.key,
+            ]);
           }
           const envelopes = await outbox.addMany(
             manager,
             BenchProbe.Topic,
-            chunk.map((item) => ({ key: item.key, sequence: item.sequence, sentAtMs: Date.now(), payload: 'x'.repeat(64) })),
+            chunk.map((item) => ({
+              key: item.key,
+              sequence: item.sequence,
+              sentAtMs: Date.now(),
+              payload: 'x'.repeat(64),
+            })),
           );
           ids.push(...envelopes.map((e) => e.id));
         });
@@ -179,12 +192,10 @@ export class DeliveryHarness {
     const name = options.name ?? 'consumer-a';
     const apply: EventHandler = async (envelope, ctx) => {
       const data = envelope.data as BenchProbe.Value;
-      await ctx.manager.query('INSERT INTO probe_ledger (event_id, key, sequence, consumer) VALUES ($1, $2, $3, $4)', [
-        envelope.id,
-        data.key,
-        data.sequence,
-        name,
-      ]);
+      await ctx.manager.query(
+        'INSERT INTO probe_ledger (event_id, key, sequence, consumer) VALUES ($1, $2, $3, $4)',
+        [envelope.id, data.key, data.sequence, name],
+      );
     };
     const consumer = new EventConsumer({
       service: 'probe-consumer',
@@ -214,7 +225,8 @@ export class DeliveryHarness {
     return {
       db,
       consumer,
-      ledger: () => db.dataSource.query('SELECT event_id, key, sequence, consumer FROM probe_ledger ORDER BY id'),
+      ledger: () =>
+        db.dataSource.query('SELECT event_id, key, sequence, consumer FROM probe_ledger ORDER BY id'),
     };
   }
 
@@ -228,7 +240,10 @@ export class DeliveryHarness {
 
 /** `count` items over `keys` keys, sequences increasing per key. */
 export function probeItems(count: number, keys: number, prefix = 'k'): { key: string; sequence: number }[] {
-  return Array.from({ length: count }, (_, i) => ({ key: `${prefix}${i % keys}`, sequence: Math.floor(i / keys) }));
+  return Array.from({ length: count }, (_, i) => ({
+    key: `${prefix}${i % keys}`,
+    sequence: Math.floor(i / keys),
+  }));
 }
 
 /** Asserts each event id appears exactly once and returns the ids. */

@@ -6,7 +6,8 @@
 import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { BenchProbe, DeadLetterSchema, deadLetterTopicFor } from '@stratum/contracts';
-import { BusMetrics, type EventHandler, type OutgoingMessage, replayDeadLetters } from '@stratum/messaging';
+import { BusMetrics, type EventHandler, type OutgoingMessage, OutboxRelay, replayDeadLetters } from '../src';
+import { EmbeddedPostgres } from '@stratum/persistence';
 import { initTelemetry } from '@stratum/telemetry';
 import { waitFor } from '@stratum/util';
 import { Registry } from 'prom-client';
@@ -15,6 +16,7 @@ import {
   countsById,
   DeliveryHarness,
   inProcessBusUnderTest,
+  quietLog,
   kafkaBusUnderTest,
   probeItems,
 } from './delivery-harness';
@@ -51,17 +53,55 @@ describe.each(buses)('delivery over %s', (busName, makeBus) => {
   });
 
   it('applies every event written through the outbox exactly once in the consumer database', async () => {
-    const producer = await h.producer();
+    // Polling every minute: only LISTEN/NOTIFY can wake the relay in time for this test.
+    const producer = await h.producer({ pollIntervalMs: 60_000 });
     const consumer = await h.consumer(await h.consumerDatabase());
     await consumer.consumer.start();
     await producer.relay.start();
     const ids = await producer.write(probeItems(400, 16));
-    const rows = await waitFor(async () => {
-      const r = await consumer.ledger();
-      return r.length >= ids.length && r;
-    }, { timeoutMs: 30_000, description: 'all events applied' });
+    const rows = await waitFor(
+      async () => {
+        const r = await consumer.ledger();
+        return r.length >= ids.length && r;
+      },
+      { timeoutMs: 30_000, description: 'all events applied' },
+    );
     expectExactlyOnce(rows, ids);
     expect(await producer.relay.lag()).toEqual({ pending: 0, oldestPendingSeconds: 0 });
+  });
+
+  it('publishes each event once when two relays (two replicas) run on the same outbox', async () => {
+    const metrics = new BusMetrics(new Registry());
+    const producer = await h.producer({ pollIntervalMs: 50 });
+    const second = new OutboxRelay({
+      service: 'probe-producer',
+      database: producer.db,
+      producer: h.bus.client('replica-2').producer(),
+      log: quietLog,
+      pollIntervalMs: 50,
+      batchSize: 20,
+    });
+    const consumer = await h.consumer(await h.consumerDatabase(), { metrics });
+    await consumer.consumer.start();
+    await producer.relay.start();
+    await second.start();
+    try {
+      const ids = await producer.write(probeItems(300, 6), 10);
+      const rows = await waitFor(
+        async () => {
+          const r = await consumer.ledger();
+          return r.length >= ids.length && r;
+        },
+        { timeoutMs: 30_000, description: 'all events applied' },
+      );
+      expectExactlyOnce(rows, ids);
+      expect(await duplicatesSeen(metrics)).toBe(0);
+      const byKey = new Map<string, number[]>();
+      for (const r of rows) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r.sequence]);
+      for (const [, sequence] of byKey) expect(sequence).toEqual([...sequence].sort((x, y) => x - y));
+    } finally {
+      await second.stop();
+    }
   });
 
   it('applies once when the consumer dies after applying and before committing its offset', async () => {
@@ -81,10 +121,13 @@ describe.each(buses)('delivery over %s', (busName, makeBus) => {
     await consumer.consumer.start();
     await producer.relay.start();
     const ids = await producer.write(probeItems(100, 4));
-    const rows = await waitFor(async () => {
-      const r = await consumer.ledger();
-      return r.length >= ids.length && (await duplicatesSeen(metrics)) > 0 && r;
-    }, { timeoutMs: 30_000, description: 'events applied and the redelivery seen' });
+    const rows = await waitFor(
+      async () => {
+        const r = await consumer.ledger();
+        return r.length >= ids.length && (await duplicatesSeen(metrics)) > 0 && r;
+      },
+      { timeoutMs: 30_000, description: 'events applied and the redelivery seen' },
+    );
     expect(crashes).toBe(2);
     expectExactlyOnce(rows, ids);
   });
@@ -104,10 +147,13 @@ describe.each(buses)('delivery over %s', (busName, makeBus) => {
     await consumer.consumer.start();
     const ids = await producer.write(probeItems(80, 4));
     await producer.relay.start();
-    const rows = await waitFor(async () => {
-      const r = await consumer.ledger();
-      return r.length >= ids.length && (await duplicatesSeen(metrics)) >= ids.length && r;
-    }, { timeoutMs: 30_000, description: 'events applied and their second publication deduplicated' });
+    const rows = await waitFor(
+      async () => {
+        const r = await consumer.ledger();
+        return r.length >= ids.length && (await duplicatesSeen(metrics)) >= ids.length && r;
+      },
+      { timeoutMs: 30_000, description: 'events applied and their second publication deduplicated' },
+    );
     expect(crashes).toBe(1);
     expectExactlyOnce(rows, ids);
     expect((await producer.relay.lag()).pending).toBe(0);
@@ -121,14 +167,22 @@ describe.each(buses)('delivery over %s', (busName, makeBus) => {
     const ids = await producer.write(probeItems(10, 2));
     const rows: { topic: string; key: string; headers: Record<string, string>; payload: string }[] =
       await producer.db.dataSource.query('SELECT topic, key, headers, payload FROM outbox ORDER BY seq');
-    const messages: OutgoingMessage[] = rows.map((r) => ({ topic: r.topic, key: r.key, value: r.payload, headers: r.headers }));
+    const messages: OutgoingMessage[] = rows.map((r) => ({
+      topic: r.topic,
+      key: r.key,
+      value: r.payload,
+      headers: r.headers,
+    }));
     const bus = h.bus.client('duplicator');
     await bus.producer().send(messages);
     await bus.producer().send(messages);
-    const ledger = await waitFor(async () => {
-      const r = await consumer.ledger();
-      return r.length >= ids.length && (await duplicatesSeen(metrics)) >= ids.length && r;
-    }, { timeoutMs: 30_000, description: 'both copies consumed' });
+    const ledger = await waitFor(
+      async () => {
+        const r = await consumer.ledger();
+        return r.length >= ids.length && (await duplicatesSeen(metrics)) >= ids.length && r;
+      },
+      { timeoutMs: 30_000, description: 'both copies consumed' },
+    );
     expectExactlyOnce(ledger, ids);
   });
 
@@ -140,30 +194,43 @@ describe.each(buses)('delivery over %s', (busName, makeBus) => {
     let rolledBackId: string | undefined;
     await expect(
       producer.db.transaction(async (manager) => {
-        const envelope = await producer.outbox.add(manager, BenchProbe.Topic, { key: 'k0', sequence: 0, sentAtMs: Date.now(), payload: 'doomed' });
+        const envelope = await producer.outbox.add(manager, BenchProbe.Topic, {
+          key: 'k0',
+          sequence: 0,
+          sentAtMs: Date.now(),
+          payload: 'doomed',
+        });
         rolledBackId = envelope.id;
         throw new Error('business rule failed after the event was written');
       }),
     ).rejects.toThrow('business rule failed');
     // A marker on the same key (same partition, later in order) proves the consumer has read past it.
     const [markerId] = await producer.write([{ key: 'k0', sequence: 1 }]);
-    const rows = await waitFor(async () => {
-      const r = await consumer.ledger();
-      return r.some((row) => row.event_id === markerId) && r;
-    }, { timeoutMs: 30_000, description: 'the marker event applied' });
+    const rows = await waitFor(
+      async () => {
+        const r = await consumer.ledger();
+        return r.some((row) => row.event_id === markerId) && r;
+      },
+      { timeoutMs: 30_000, description: 'the marker event applied' },
+    );
     expect(rows.map((r) => r.event_id)).toEqual([markerId]);
     expect(rolledBackId).toBeDefined();
-    expect(await producer.db.dataSource.query('SELECT 1 FROM outbox WHERE event_id = $1', [rolledBackId])).toEqual([]);
+    expect(
+      await producer.db.dataSource.query('SELECT 1 FROM outbox WHERE event_id = $1', [rolledBackId]),
+    ).toEqual([]);
   });
 
   it('dead-letters a schema-invalid message and an always-failing event, consumes what follows, and replays', async () => {
     let failing = true;
     const producer = await h.producer();
     const consumer = await h.consumer(await h.consumerDatabase(), {
-      wrap: (apply: EventHandler): EventHandler => async (envelope, ctx) => {
-        if (failing && (envelope.data as BenchProbe.Value).sequence === 2) throw new Error('downstream refused sequence 2');
-        await apply(envelope, ctx);
-      },
+      wrap:
+        (apply: EventHandler): EventHandler =>
+        async (envelope, ctx) => {
+          if (failing && (envelope.data as BenchProbe.Value).sequence === 2)
+            throw new Error('downstream refused sequence 2');
+          await apply(envelope, ctx);
+        },
     });
     await consumer.consumer.start();
     await producer.relay.start();
@@ -182,7 +249,9 @@ describe.each(buses)('delivery over %s', (busName, makeBus) => {
     // Read the dead-letter topic like an operator would.
     const dlqTopic = deadLetterTopicFor('orchestrator');
     const letters: ReturnType<typeof DeadLetterSchema.parse>[] = [];
-    const reader = h.bus.client('dlq-reader').consumer({ groupId: `dlq-reader-${Date.now()}`, topics: [dlqTopic] });
+    const reader = h.bus
+      .client('dlq-reader')
+      .consumer({ groupId: `dlq-reader-${Date.now()}`, topics: [dlqTopic] });
     await reader.start(async (batch) => {
       for (const m of batch.messages) letters.push(DeadLetterSchema.parse(JSON.parse(m.value!)));
     });
@@ -195,19 +264,30 @@ describe.each(buses)('delivery over %s', (busName, makeBus) => {
     expect(invalid.map((l) => l.error.message).join(' ')).toMatch(/not JSON/);
     expect(new Set(failed.map((l) => l.eventId))).toEqual(new Set(failedIds));
     for (const l of failed) {
-      expect(l).toMatchObject({ originalTopic: BenchProbe.Topic.name, groupId: 'probe-consumer', attempts: 3 });
+      expect(l).toMatchObject({
+        originalTopic: BenchProbe.Topic.name,
+        groupId: 'probe-consumer',
+        attempts: 3,
+      });
       expect(l.error.message).toBe('downstream refused sequence 2');
       expect(Number(l.offset)).toBeGreaterThanOrEqual(0);
     }
 
     // The downstream recovers; replaying the dead letters applies the failed events, once.
     failing = false;
-    const report = await replayDeadLetters({ bus: h.bus.client('replayer'), deadLetterTopic: dlqTopic, idleMs: 1_500 });
+    const report = await replayDeadLetters({
+      bus: h.bus.client('replayer'),
+      deadLetterTopic: dlqTopic,
+      idleMs: 1_500,
+    });
     expect(report).toMatchObject({ replayed: 2, skipped: 2, unreadable: 0 });
-    const rows = await waitFor(async () => {
-      const r = await consumer.ledger();
-      return r.length >= ids.length && r;
-    }, { timeoutMs: 30_000, description: 'replayed events applied' });
+    const rows = await waitFor(
+      async () => {
+        const r = await consumer.ledger();
+        return r.length >= ids.length && r;
+      },
+      { timeoutMs: 30_000, description: 'replayed events applied' },
+    );
     expectExactlyOnce(rows, ids);
   });
 
@@ -216,20 +296,28 @@ describe.each(buses)('delivery over %s', (busName, makeBus) => {
     const producer = await h.producer();
     const consumer = await h.consumer(await h.consumerDatabase(), {
       asBatch: true,
-      wrap: (apply: EventHandler): EventHandler => async (envelope, ctx) => {
-        calls++;
-        if ((envelope.data as BenchProbe.Value).sequence === 5) throw new Error('sequence 5 is refused');
-        await apply(envelope, ctx);
-      },
+      wrap:
+        (apply: EventHandler): EventHandler =>
+        async (envelope, ctx) => {
+          calls++;
+          if ((envelope.data as BenchProbe.Value).sequence === 5) throw new Error('sequence 5 is refused');
+          await apply(envelope, ctx);
+        },
     });
     const ids = await producer.write(probeItems(30, 1));
     await consumer.consumer.start();
     await producer.relay.start();
-    const rows = await waitFor(async () => {
-      const r = await consumer.ledger();
-      return r.length >= ids.length - 1 && r;
-    }, { timeoutMs: 30_000, description: 'all but the refused event applied' });
-    expectExactlyOnce(rows, ids.filter((_, i) => i !== 5));
+    const rows = await waitFor(
+      async () => {
+        const r = await consumer.ledger();
+        return r.length >= ids.length - 1 && r;
+      },
+      { timeoutMs: 30_000, description: 'all but the refused event applied' },
+    );
+    expectExactlyOnce(
+      rows,
+      ids.filter((_, i) => i !== 5),
+    );
     expect(rows.map((r) => r.sequence)).toEqual([...Array(30).keys()].filter((n) => n !== 5));
     expect(calls).toBeGreaterThan(30);
   });
@@ -254,10 +342,13 @@ describe.each(buses)('delivery over %s', (busName, makeBus) => {
     });
     await b.consumer.stop();
     ids.push(...(await producer.write(items.slice(600))));
-    const rows = await waitFor(async () => {
-      const r = await a.ledger();
-      return r.length >= ids.length && r;
-    }, { timeoutMs: 60_000, description: 'all events applied after the rebalance' });
+    const rows = await waitFor(
+      async () => {
+        const r = await a.ledger();
+        return r.length >= ids.length && r;
+      },
+      { timeoutMs: 60_000, description: 'all events applied after the rebalance' },
+    );
     expectExactlyOnce(rows, ids);
     const byKey = new Map<string, number[]>();
     for (const r of rows) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r.sequence]);
@@ -277,7 +368,10 @@ describe.each(buses)('delivery over %s', (busName, makeBus) => {
       return span.spanContext().traceId;
     });
     const consumerSpan = await waitFor(
-      () => spans.getFinishedSpans().find((s) => s.name === `${BenchProbe.Topic.name} process` && s.spanContext().traceId === traceId),
+      () =>
+        spans
+          .getFinishedSpans()
+          .find((s) => s.name === `${BenchProbe.Topic.name} process` && s.spanContext().traceId === traceId),
       { timeoutMs: 30_000, description: 'a consumer span in the producer trace' },
     );
     expect(consumerSpan.parentSpanContext?.traceId ?? consumerSpan.spanContext().traceId).toBe(traceId);
@@ -301,7 +395,10 @@ describe('delivery over kafka under broker faults', () => {
     await consumer.consumer.start();
     await producer.relay.start();
     const ids = await producer.write(probeItems(200, 12, 'a'));
-    await waitFor(async () => (await consumer.ledger()).length >= 50, { timeoutMs: 30_000, description: 'flow started' });
+    await waitFor(async () => (await consumer.ledger()).length >= 50, {
+      timeoutMs: 30_000,
+      description: 'flow started',
+    });
     await h.bus.cluster!.brokerDown(1);
     const outageEnds = Date.now() + 10_000;
     ids.push(...(await producer.write(probeItems(200, 12, 'b'))));
@@ -309,10 +406,13 @@ describe('delivery over kafka under broker faults', () => {
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, outageEnds - Date.now())));
     await h.bus.cluster!.brokerUp(1);
     ids.push(...(await producer.write(probeItems(100, 12, 'c'))));
-    const rows = await waitFor(async () => {
-      const r = await consumer.ledger();
-      return r.length >= ids.length && r;
-    }, { timeoutMs: 90_000, description: 'every event applied after the broker came back' });
+    const rows = await waitFor(
+      async () => {
+        const r = await consumer.ledger();
+        return r.length >= ids.length && r;
+      },
+      { timeoutMs: 90_000, description: 'every event applied after the broker came back' },
+    );
     expectExactlyOnce(rows, ids);
   });
 
@@ -322,14 +422,68 @@ describe('delivery over kafka under broker faults', () => {
     await consumer.consumer.start();
     await producer.relay.start();
     const ids = await producer.write(probeItems(150, 12, 'a'));
-    for (let p = 0; p < BenchProbe.Topic.partitions; p++) await h.bus.cluster!.moveLeader(BenchProbe.Topic.name, p, 2);
+    for (let p = 0; p < BenchProbe.Topic.partitions; p++)
+      await h.bus.cluster!.moveLeader(BenchProbe.Topic.name, p, 2);
     ids.push(...(await producer.write(probeItems(150, 12, 'b'))));
-    for (let p = 0; p < BenchProbe.Topic.partitions; p++) await h.bus.cluster!.moveLeader(BenchProbe.Topic.name, p, 3);
+    for (let p = 0; p < BenchProbe.Topic.partitions; p++)
+      await h.bus.cluster!.moveLeader(BenchProbe.Topic.name, p, 3);
     ids.push(...(await producer.write(probeItems(150, 12, 'c'))));
-    const rows = await waitFor(async () => {
-      const r = await consumer.ledger();
-      return r.length >= ids.length && r;
-    }, { timeoutMs: 60_000, description: 'every event applied across leader moves' });
+    const rows = await waitFor(
+      async () => {
+        const r = await consumer.ledger();
+        return r.length >= ids.length && r;
+      },
+      { timeoutMs: 60_000, description: 'every event applied across leader moves' },
+    );
     expectExactlyOnce(rows, ids);
+  });
+});
+
+describe('delivery on the embedded database (all-in-one mode: PGlite, a schema per service)', () => {
+  let h: DeliveryHarness;
+  let embedded: EmbeddedPostgres;
+
+  beforeAll(async () => {
+    embedded = await EmbeddedPostgres.open();
+  });
+
+  afterAll(async () => {
+    await embedded.close();
+  });
+
+  beforeEach(() => {
+    let n = 0;
+    h = new DeliveryHarness(inProcessBusUnderTest(), async (label) => ({
+      kind: 'embedded',
+      embedded,
+      schema: `${label.replace(/[^a-z0-9]/g, '_')}_${Date.now()}_${n++}`,
+    }));
+  });
+
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('applies every event exactly once, woken by NOTIFY, with each service in its own schema', async () => {
+    const producer = await h.producer({ pollIntervalMs: 60_000 });
+    const consumer = await h.consumer(await h.consumerDatabase());
+    await consumer.consumer.start();
+    await producer.relay.start();
+    const ids = await producer.write(probeItems(200, 8));
+    const rows = await waitFor(
+      async () => {
+        const r = await consumer.ledger();
+        return r.length >= ids.length && r;
+      },
+      { timeoutMs: 30_000, description: 'all events applied' },
+    );
+    expectExactlyOnce(rows, ids);
+    // The producer's tables are not visible from the consumer's schema and vice versa.
+    await expect(consumer.db.dataSource.query('SELECT count(*) FROM probe_state')).rejects.toThrow(
+      /probe_state/,
+    );
+    await expect(producer.db.dataSource.query('SELECT count(*) FROM probe_ledger')).rejects.toThrow(
+      /probe_ledger/,
+    );
   });
 });

@@ -17,7 +17,9 @@ async function ensurePostgres(): Promise<void> {
   } catch (error) {
     const clusters = existsSync('/etc/postgresql') ? readdirSync('/etc/postgresql') : [];
     if (process.getuid?.() !== 0 || clusters.length === 0) throw error;
-    execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', clusters[0], 'main', 'start'], { stdio: 'inherit' });
+    execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', clusters[0], 'main', 'start'], {
+      stdio: 'inherit',
+    });
     await checkPostgres();
   }
 }
@@ -26,7 +28,9 @@ async function dropLeftoverDatabases(): Promise<void> {
   const client = new Client({ connectionString: adminUrl() });
   await client.connect();
   try {
-    const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'stratum_t_%'");
+    const { rows } = await client.query<{ datname: string }>(
+      "SELECT datname FROM pg_database WHERE datname LIKE 'stratum_t_%'",
+    );
     for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
   } finally {
     await client.end();
@@ -37,5 +41,7 @@ export default async function globalSetup(): Promise<void> {
   await ensurePostgres();
   await dropLeftoverDatabases();
   // Compiled once here rather than by two workers at the same time.
-  execFileSync('bash', [join(__dirname, '../../../tools/kafka-mock/build.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('bash', [join(__dirname, '../../../tools/kafka-mock/build.sh')], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }

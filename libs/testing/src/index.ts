@@ -1,2 +1,3 @@
 export * from './lib/kafka-mock-cluster';
 export * from './lib/postgres';
+export * from './lib/process';

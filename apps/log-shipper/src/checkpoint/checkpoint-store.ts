@@ -34,7 +34,9 @@ export class CheckpointStore {
       this.checkpoints = new Map(parsed.checkpoints.map((c) => [c.path, c]));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-        throw new Error(`Checkpoint file ${this.file} is unreadable (${(error as Error).message}); move it aside to re-ship from the start`);
+        throw new Error(
+          `Checkpoint file ${this.file} is unreadable (${(error as Error).message}); move it aside to re-ship from the start`,
+        );
       }
     }
   }

@@ -8,7 +8,8 @@ import { CheckpointStore } from './checkpoint-store';
     {
       provide: CheckpointStore,
       inject: [ServiceRuntime],
-      useFactory: (runtime: ServiceRuntime) => new CheckpointStore((runtime.config.own as LogShipperConfig).CHECKPOINT_DIR),
+      useFactory: (runtime: ServiceRuntime) =>
+        new CheckpointStore((runtime.config.own as LogShipperConfig).CHECKPOINT_DIR),
     },
   ],
   exports: [CheckpointStore],

@@ -86,9 +86,7 @@ export function createEnvelope<TSchema extends z.ZodType>(
   };
 }
 
-export type EnvelopeValidation<T> =
-  | { ok: true; envelope: EventEnvelope<T> }
-  | { ok: false; reason: string };
+export type EnvelopeValidation<T> = { ok: true; envelope: EventEnvelope<T> } | { ok: false; reason: string };
 
 /** Validates a decoded message (already JSON-parsed) against the envelope and the event contract. */
 export function validateEnvelope<TSchema extends z.ZodType>(

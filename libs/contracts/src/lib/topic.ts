@@ -4,9 +4,7 @@ import type { ExternalConsumer, ServiceName } from './services';
 /** Topic names are `stratum.<domain>.<event>.v<N>` (STYLE). */
 export const TOPIC_NAME_PATTERN = /^stratum\.[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*\.v[1-9][0-9]*$/;
 
-export type TopicCleanup =
-  | { policy: 'delete'; retentionMs: number }
-  | { policy: 'compact' };
+export type TopicCleanup = { policy: 'delete'; retentionMs: number } | { policy: 'compact' };
 
 export interface TopicSpec<TDef extends EventDefinition = EventDefinition> {
   readonly name: string;

@@ -1,4 +1,13 @@
-import { context, type Context, type Link, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  context,
+  type Context,
+  type Link,
+  propagation,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
 import type { TraceContext } from '@stratum/contracts';
 
 const tracer = () => trace.getTracer('stratum-messaging');
@@ -8,12 +17,16 @@ export function currentTraceContext(): TraceContext | null {
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);
   if (!carrier.traceparent) return null;
-  return carrier.tracestate ? { traceparent: carrier.traceparent, tracestate: carrier.tracestate } : { traceparent: carrier.traceparent };
+  return carrier.tracestate
+    ? { traceparent: carrier.traceparent, tracestate: carrier.tracestate }
+    : { traceparent: carrier.traceparent };
 }
 
 export function traceHeaders(trace: TraceContext | null): Record<string, string> {
   if (!trace) return {};
-  return trace.tracestate ? { traceparent: trace.traceparent, tracestate: trace.tracestate } : { traceparent: trace.traceparent };
+  return trace.tracestate
+    ? { traceparent: trace.traceparent, tracestate: trace.tracestate }
+    : { traceparent: trace.traceparent };
 }
 
 /**
@@ -34,21 +47,30 @@ export async function withConsumerSpan<T>(
         const spanContext = trace.getSpanContext(propagation.extract(context.active(), h));
         return spanContext ? [{ context: spanContext }] : [];
       });
-  return tracer().startActiveSpan(name, { kind: SpanKind.CONSUMER, attributes, links }, parent, async (span) => {
-    try {
-      return await work(span);
-    } catch (error) {
-      span.recordException(error as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-      throw error;
-    } finally {
-      span.end();
-    }
-  });
+  return tracer().startActiveSpan(
+    name,
+    { kind: SpanKind.CONSUMER, attributes, links },
+    parent,
+    async (span) => {
+      try {
+        return await work(span);
+      } catch (error) {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
+  );
 }
 
 /** A producer span around writing an event to the outbox, so the event carries this span's context. */
-export function withProducerSpan<T>(name: string, attributes: Record<string, string>, work: () => Promise<T>): Promise<T> {
+export function withProducerSpan<T>(
+  name: string,
+  attributes: Record<string, string>,
+  work: () => Promise<T>,
+): Promise<T> {
   return tracer().startActiveSpan(name, { kind: SpanKind.PRODUCER, attributes }, async (span) => {
     try {
       return await work();

@@ -1,5 +1,11 @@
 import { Client } from 'pg';
-import { DataSource, type EntityManager, type EntitySchema, type Logger as TypeOrmLogger, type MixedList } from 'typeorm';
+import {
+  DataSource,
+  type EntityManager,
+  type EntitySchema,
+  type Logger as TypeOrmLogger,
+  type MixedList,
+} from 'typeorm';
 import { createEmbeddedDriver } from './embedded/pglite-pool';
 import { type EmbeddedPostgres, quoteIdent } from './embedded/embedded-postgres';
 import { SnakeNamingStrategy } from './naming-strategy';
@@ -95,7 +101,10 @@ export class ServiceDatabase {
       await Promise.race([
         this.dataSource.query('SELECT 1'),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`database did not answer within ${timeoutMs} ms`)), timeoutMs);
+          timer = setTimeout(
+            () => reject(new Error(`database did not answer within ${timeoutMs} ms`)),
+            timeoutMs,
+          );
         }),
       ]);
     } finally {

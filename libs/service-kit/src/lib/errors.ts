@@ -49,16 +49,42 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (host.getType() === 'rpc') return throwError(() => exception);
     const response = host.switchToHttp().getResponse<Response>();
     let status: number = HttpStatus.INTERNAL_SERVER_ERROR;
-    let body: ErrorBody = { error: { code: ErrorCode.Internal, message: 'Internal error; the service log has the details.' } };
+    let body: ErrorBody = {
+      error: { code: ErrorCode.Internal, message: 'Internal error; the service log has the details.' },
+    };
     if (exception instanceof DomainException) {
       status = STATUS[exception.code];
-      body = { error: { code: exception.code, message: exception.message, hint: exception.hint, details: exception.details } };
+      body = {
+        error: {
+          code: exception.code,
+          message: exception.message,
+          hint: exception.hint,
+          details: exception.details,
+        },
+      };
     } else if (exception instanceof HttpException) {
       status = exception.getStatus();
       const raw = exception.getResponse() as string | { message?: string | string[] };
-      const message = typeof raw === 'string' ? raw : Array.isArray(raw.message) ? raw.message.join('; ') : (raw.message ?? exception.message);
+      const message =
+        typeof raw === 'string'
+          ? raw
+          : Array.isArray(raw.message)
+            ? raw.message.join('; ')
+            : (raw.message ?? exception.message);
       const code =
-        status === 400 ? ErrorCode.ValidationFailed : status === 404 ? ErrorCode.NotFound : status === 403 ? ErrorCode.Forbidden : status === 401 ? ErrorCode.Unauthenticated : status === 409 ? ErrorCode.Conflict : status === 503 ? ErrorCode.DependencyUnavailable : ErrorCode.Internal;
+        status === 400
+          ? ErrorCode.ValidationFailed
+          : status === 404
+            ? ErrorCode.NotFound
+            : status === 403
+              ? ErrorCode.Forbidden
+              : status === 401
+                ? ErrorCode.Unauthenticated
+                : status === 409
+                  ? ErrorCode.Conflict
+                  : status === 503
+                    ? ErrorCode.DependencyUnavailable
+                    : ErrorCode.Internal;
       body = { error: { code, message } };
     }
     response.status(status).json(body);

@@ -22,6 +22,8 @@ export interface ServiceDefinition<TOwn extends z.ZodObject = z.ZodObject> {
   configSchema?: TOwn;
 }
 
-export function defineService<TOwn extends z.ZodObject>(definition: ServiceDefinition<TOwn>): ServiceDefinition<TOwn> {
+export function defineService<TOwn extends z.ZodObject>(
+  definition: ServiceDefinition<TOwn>,
+): ServiceDefinition<TOwn> {
   return definition;
 }

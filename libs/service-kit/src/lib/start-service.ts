@@ -15,7 +15,14 @@ import {
 } from '@stratum/messaging';
 import { BusTransport } from '@stratum/messaging/nest';
 import { type DatabaseTarget, EmbeddedPostgres, ServiceDatabase } from '@stratum/persistence';
-import { createLog, createMetricsRegistry, HttpMetrics, initTelemetry, type Log, NestLogAdapter } from '@stratum/telemetry';
+import {
+  createLog,
+  createMetricsRegistry,
+  HttpMetrics,
+  initTelemetry,
+  type Log,
+  NestLogAdapter,
+} from '@stratum/telemetry';
 import type { NextFunction, Request, Response } from 'express';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -86,7 +93,8 @@ export async function startService<TOwn extends z.ZodObject>(
       if (config.database.kind === 'postgres') {
         target = { kind: 'postgres', url: config.database.url, poolSize: config.database.poolSize };
       } else {
-        const embedded = shared.embedded ?? (ownedEmbedded = await EmbeddedPostgres.open(join(config.dataDir, 'pg')));
+        const embedded =
+          shared.embedded ?? (ownedEmbedded = await EmbeddedPostgres.open(join(config.dataDir, 'pg')));
         target = { kind: 'embedded', embedded, schema: definition.name.replace(/-/g, '_') };
       }
     }
@@ -131,13 +139,21 @@ export async function startService<TOwn extends z.ZodObject>(
   }
   health.register('bus', () => bus.health());
 
-  const app = await NestFactory.create<NestExpressApplication>(ServiceCoreModule.forRuntime(runtime, definition.module), {
-    bufferLogs: true,
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    ServiceCoreModule.forRuntime(runtime, definition.module),
+    {
+      bufferLogs: true,
+      abortOnError: false,
+    },
+  );
   app.useLogger(new NestLogAdapter(log.child({ component: 'nest' })));
   app.useGlobalPipes(
-    new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true, transform: true }),
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      forbidUnknownValues: true,
+      transform: true,
+    }),
   );
   // One filter for both transports: HTTP errors get the JSON shape, bus errors are rethrown to the consumer.
   app.useGlobalFilters(new HttpErrorFilter());
@@ -157,7 +173,9 @@ export async function startService<TOwn extends z.ZodObject>(
 
   const transport = new BusTransport((subscriptions) => {
     if (!database && subscriptions.length > 0) {
-      throw new Error(`${definition.name} has no database, so it cannot consume events (the inbox needs one)`);
+      throw new Error(
+        `${definition.name} has no database, so it cannot consume events (the inbox needs one)`,
+      );
     }
     const consumer = new EventConsumer({
       service: definition.name,
@@ -183,7 +201,7 @@ export async function startService<TOwn extends z.ZodObject>(
   await app.startAllMicroservices();
   if (relay) {
     await relay.start();
-    health.register('outbox-relay', async () => ({ ok: true }));
+    health.register('outbox-relay', async () => relay.health());
   }
   const address = app.getHttpServer().address() as AddressInfo;
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
@@ -195,9 +213,13 @@ export async function startService<TOwn extends z.ZodObject>(
     (stopping ??= (async () => {
       health.markStopping('shutting down');
       const budget = config.shutdownTimeoutMs;
-      await transport.close().catch((error: Error) => log.warn('consumer stop failed', { error: error.message }));
+      await transport
+        .close()
+        .catch((error: Error) => log.warn('consumer stop failed', { error: error.message }));
       await app.close().catch((error: Error) => log.warn('HTTP close failed', { error: error.message }));
-      await relay?.stop(Math.max(500, budget / 3)).catch((error: Error) => log.warn('outbox drain failed', { error: error.message }));
+      await relay
+        ?.stop(Math.max(500, budget / 3))
+        .catch((error: Error) => log.warn('outbox drain failed', { error: error.message }));
       if (ownsBus) await bus.close().catch(() => undefined);
       await database?.close().catch(() => undefined);
       await ownedEmbedded?.close().catch(() => undefined);
@@ -210,7 +232,9 @@ export async function startService<TOwn extends z.ZodObject>(
  * Distributed mode: one service, one process. Telemetry first, config validated (exit 78 naming the
  * variable on a bad value), then the service; SIGTERM/SIGINT stop it gracefully and exit 0.
  */
-export async function runServiceProcess<TOwn extends z.ZodObject>(definition: ServiceDefinition<TOwn>): Promise<void> {
+export async function runServiceProcess<TOwn extends z.ZodObject>(
+  definition: ServiceDefinition<TOwn>,
+): Promise<void> {
   let config: ServiceConfig<z.infer<TOwn>>;
   try {
     config = loadServiceConfig({
@@ -222,12 +246,17 @@ export async function runServiceProcess<TOwn extends z.ZodObject>(definition: Se
     });
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`${JSON.stringify({ level: 'fatal', service: definition.name, msg: error.message })}\n`);
+      process.stderr.write(
+        `${JSON.stringify({ level: 'fatal', service: definition.name, msg: error.message })}\n`,
+      );
       process.exit(78);
     }
     throw error;
   }
-  const telemetry = initTelemetry({ serviceName: `stratum-${definition.name}`, otlpEndpoint: config.otlpEndpoint });
+  const telemetry = initTelemetry({
+    serviceName: `stratum-${definition.name}`,
+    otlpEndpoint: config.otlpEndpoint,
+  });
   const log = createLog({ level: config.logLevel, bindings: { process: `stratum-${definition.name}` } });
   let service: RunningService;
   try {

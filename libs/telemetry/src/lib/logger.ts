@@ -38,7 +38,9 @@ class PinoLog implements Log {
   }
 }
 
-export function createLog(options: { level?: LogLevel; bindings?: Record<string, unknown>; destination?: DestinationStream } = {}): Log {
+export function createLog(
+  options: { level?: LogLevel; bindings?: Record<string, unknown>; destination?: DestinationStream } = {},
+): Log {
   const logger = pino(
     {
       level: options.level ?? 'info',

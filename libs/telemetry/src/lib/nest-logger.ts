@@ -9,7 +9,10 @@ export class NestLogAdapter implements LoggerService {
     this.target.info(String(message), context ? { context } : undefined);
   }
   error(message: unknown, stackOrContext?: string, context?: string) {
-    this.target.error(String(message), { context: context ?? stackOrContext, ...(context ? { stack: stackOrContext } : {}) });
+    this.target.error(String(message), {
+      context: context ?? stackOrContext,
+      ...(context ? { stack: stackOrContext } : {}),
+    });
   }
   warn(message: unknown, context?: string) {
     this.target.warn(String(message), context ? { context } : undefined);

@@ -26,7 +26,11 @@ export function initTelemetry(options: TelemetryOptions): { shutdown(): Promise<
   if (!provider) {
     const spanProcessors = [];
     if (options.otlpEndpoint) {
-      spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: `${options.otlpEndpoint.replace(/\/$/, '')}/v1/traces` })));
+      spanProcessors.push(
+        new BatchSpanProcessor(
+          new OTLPTraceExporter({ url: `${options.otlpEndpoint.replace(/\/$/, '')}/v1/traces` }),
+        ),
+      );
     }
     if (options.exporter) spanProcessors.push(new SimpleSpanProcessor(options.exporter));
     provider = new NodeTracerProvider({

@@ -14,7 +14,10 @@ export interface TestDatabase {
 
 /** A fresh, empty database for one test suite; the service's own migrations are applied on open. */
 export async function createTestDatabase(label = 'suite'): Promise<TestDatabase> {
-  const name = `stratum_t_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase().slice(0, 30)}_${randomBytes(4).toString('hex')}`;
+  const name = `stratum_t_${label
+    .replace(/[^a-z0-9]/gi, '_')
+    .toLowerCase()
+    .slice(0, 30)}_${randomBytes(4).toString('hex')}`;
   const admin = new Client({ connectionString: adminUrl() });
   await admin.connect();
   try {

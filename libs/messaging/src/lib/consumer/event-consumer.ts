@@ -34,7 +34,10 @@ export type EventHandler<T = unknown> = (envelope: EventEnvelope<T>, context: Ev
  * many events). Same guarantees as `EventHandler`; when one event of a batch fails, the events are
  * handed over again one at a time so that only the failing one is retried and dead-lettered.
  */
-export type BatchEventHandler<T = unknown> = (envelopes: EventEnvelope<T>[], context: EventContext) => Promise<void>;
+export type BatchEventHandler<T = unknown> = (
+  envelopes: EventEnvelope<T>[],
+  context: EventContext,
+) => Promise<void>;
 
 export type EventSubscription =
   | { topic: TopicSpec<EventDefinition>; handle: EventHandler; handleBatch?: never }
@@ -98,7 +101,10 @@ interface Decoded {
  */
 export class EventConsumer {
   private consumer: BusConsumer | undefined;
-  private readonly handlers = new Map<string, { definition: EventDefinition; handle: BatchEventHandler; batchable: boolean }>();
+  private readonly handlers = new Map<
+    string,
+    { definition: EventDefinition; handle: BatchEventHandler; batchable: boolean }
+  >();
   readonly groupId: string;
   readonly deadLetterTopic: string;
 
@@ -112,7 +118,11 @@ export class EventConsumer {
         : async (envelopes, context) => {
             for (const envelope of envelopes) await s.handle(envelope, context);
           };
-      this.handlers.set(s.topic.name, { definition: s.topic.event, handle, batchable: Boolean(s.handleBatch) });
+      this.handlers.set(s.topic.name, {
+        definition: s.topic.event,
+        handle,
+        batchable: Boolean(s.handleBatch),
+      });
     }
   }
 
@@ -168,7 +178,13 @@ export class EventConsumer {
               `INSERT INTO inbox (consumer_group, event_id, topic, partition, "offset")
                SELECT $1, e.id, $2, $3, e.off FROM unnest($4::uuid[], $5::bigint[]) AS e(id, off)
                ON CONFLICT (consumer_group, event_id) DO NOTHING RETURNING event_id`,
-              [this.groupId, batch.topic, batch.partition, valid.map((d) => d.envelope!.id), valid.map((d) => d.message.offset)],
+              [
+                this.groupId,
+                batch.topic,
+                batch.partition,
+                valid.map((d) => d.envelope!.id),
+                valid.map((d) => d.message.offset),
+              ],
             )
           : [];
         const fresh = new Set(inserted.map((r) => r.event_id.toLowerCase()));
@@ -269,14 +285,21 @@ export class EventConsumer {
           error: failure.error.message,
         });
         // Backoff outside any open transaction: nothing is held while waiting.
-        await sleep(backoffDelay(attempt, this.options.retryBaseDelayMs ?? 100, this.options.retryMaxDelayMs ?? 5_000));
+        await sleep(
+          backoffDelay(attempt, this.options.retryBaseDelayMs ?? 100, this.options.retryMaxDelayMs ?? 5_000),
+        );
         next = failure.index;
       }
     }
     return deadLetters;
   }
 
-  private async runHandler(batch: IncomingBatch, items: Decoded[], manager: EntityManager, attempt: number): Promise<Outcome[]> {
+  private async runHandler(
+    batch: IncomingBatch,
+    items: Decoded[],
+    manager: EntityManager,
+    attempt: number,
+  ): Promise<Outcome[]> {
     const started = performance.now();
     const first = items[0];
     await withConsumerSpan(
@@ -338,7 +361,12 @@ export class EventConsumer {
     }
     const result = validateEnvelope(subscription.definition, parsed);
     if (!result.ok) return { message, invalid: result.reason };
-    return { message, envelope: result.envelope, handler: subscription.handle, batchable: subscription.batchable };
+    return {
+      message,
+      envelope: result.envelope,
+      handler: subscription.handle,
+      batchable: subscription.batchable,
+    };
   }
 
   private deadLetter(

@@ -55,7 +55,9 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayR
       const letter = DeadLetterSchema.safeParse(parsed);
       if (!letter.success) {
         unreadable++;
-        process.emitWarning(`unreadable dead letter at ${batch.topic}/${batch.partition}/${message.offset}: ${formatIssues(letter.error)}`);
+        process.emitWarning(
+          `unreadable dead letter at ${batch.topic}/${batch.partition}/${message.offset}: ${formatIssues(letter.error)}`,
+        );
         continue;
       }
       if (!reasons.has(letter.data.reason)) {

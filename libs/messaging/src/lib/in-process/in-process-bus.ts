@@ -140,7 +140,13 @@ class ConsumerGroup {
         const topic = tp.slice(0, separator);
         const partition = Number(tp.slice(separator + 1));
         const abort = new AbortController();
-        const worker: PartitionWorker = { memberId: member.memberId, topic, partition, abort, done: Promise.resolve() };
+        const worker: PartitionWorker = {
+          memberId: member.memberId,
+          topic,
+          partition,
+          abort,
+          done: Promise.resolve(),
+        };
         worker.done = member.runPartition(this, topic, partition, abort.signal);
         this.workers.set(tp, worker);
       }
@@ -182,13 +188,19 @@ class InProcessConsumer implements BusConsumer {
     return this.group?.assignmentOf(this.memberId) ?? [];
   }
 
-  async runPartition(group: ConsumerGroup, topic: string, partition: number, signal: AbortSignal): Promise<void> {
+  async runPartition(
+    group: ConsumerGroup,
+    topic: string,
+    partition: number,
+    signal: AbortSignal,
+  ): Promise<void> {
     const log = this.bus.log(topic, partition);
     const tp = `${topic}:${partition}`;
     const maxBatch = this.options.maxBatchSize ?? 500;
     let failures = 0;
     while (!signal.aborted) {
-      const position = group.committed.get(tp) ?? (this.options.fromBeginning === false ? log.endOffset : log.startOffset);
+      const position =
+        group.committed.get(tp) ?? (this.options.fromBeginning === false ? log.endOffset : log.startOffset);
       const stored = log.read(position, maxBatch);
       if (stored.length === 0) {
         await log.waitForAppend(signal);
@@ -281,7 +293,9 @@ export class InProcessBus implements MessageBus {
   }
 
   async health(): Promise<BusHealth> {
-    return this.closed ? { ok: false, detail: 'in-process bus closed' } : { ok: true, detail: 'in-process bus' };
+    return this.closed
+      ? { ok: false, detail: 'in-process bus closed' }
+      : { ok: true, detail: 'in-process bus' };
   }
 
   async close(): Promise<void> {
@@ -293,7 +307,10 @@ export class InProcessBus implements MessageBus {
     let logs = this.logs.get(topic);
     if (!logs) {
       const count = this.options.partitionsOf?.(topic) ?? this.options.defaultPartitions ?? 3;
-      logs = Array.from({ length: count }, () => new PartitionLog(this.options.maxMessagesPerPartition ?? 100_000));
+      logs = Array.from(
+        { length: count },
+        () => new PartitionLog(this.options.maxMessagesPerPartition ?? 100_000),
+      );
       this.logs.set(topic, logs);
     }
     return logs;

@@ -37,7 +37,12 @@ export interface KafkaBusOptions {
   log?: BusLog;
 }
 
-const quiet: BusLog = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+const quiet: BusLog = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
 
 /**
  * Kafka through Confluent's client (librdkafka underneath, maintained, KafkaJS-compatible API); see
@@ -75,7 +80,8 @@ export class KafkaBus implements MessageBus {
 
   async health(): Promise<BusHealth> {
     const stopped = [...this.consumers].filter((c) => c.failed);
-    if (stopped.length) return { ok: false, detail: `consumer ${stopped[0].groupId} stopped: ${stopped[0].failed}` };
+    if (stopped.length)
+      return { ok: false, detail: `consumer ${stopped[0].groupId} stopped: ${stopped[0].failed}` };
     if (this.sharedProducer?.lastError && Date.now() - this.sharedProducer.lastError.at < 10_000) {
       return { ok: false, detail: `producer: ${this.sharedProducer.lastError.message}` };
     }

@@ -25,7 +25,9 @@ export class BusTransport extends Server implements CustomTransportStrategy {
       const subscriptions: EventSubscription[] = [];
       for (const [pattern, handler] of this.messageHandlers) {
         if (!handler.isEventHandler) {
-          throw new Error(`@MessagePattern('${pattern}') is not supported on the bus: use @EventPattern, queries go over HTTP`);
+          throw new Error(
+            `@MessagePattern('${pattern}') is not supported on the bus: use @EventPattern, queries go over HTTP`,
+          );
         }
         subscriptions.push({
           topic: topicSpec(pattern),

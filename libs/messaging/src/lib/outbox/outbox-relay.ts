@@ -48,13 +48,17 @@ export class OutboxRelay {
   private stopping = false;
   private unlisten: (() => Promise<void>) | undefined;
   private lastCleanup = 0;
+  private failingSince: number | undefined;
+  private lastError: string | undefined;
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSize = options.batchSize ?? 500;
     this.pollIntervalMs = options.pollIntervalMs ?? 1_000;
     // Advisory lock keys are bigints; derive one per service schema so relays of different services
     // sharing one PostgreSQL never block each other.
-    const digest = createHash('sha256').update(`stratum-outbox:${options.database.schema}:${options.service}`).digest();
+    const digest = createHash('sha256')
+      .update(`stratum-outbox:${options.database.schema}:${options.service}`)
+      .digest();
     this.lockKey = digest.readBigInt64BE(0).toString();
   }
 
@@ -100,7 +104,9 @@ export class OutboxRelay {
   async publishRound(): Promise<number> {
     const { database, producer, metrics, service } = this.options;
     return database.transaction(async (manager) => {
-      const [{ locked }] = await manager.query('SELECT pg_try_advisory_xact_lock($1::bigint) AS locked', [this.lockKey]);
+      const [{ locked }] = await manager.query('SELECT pg_try_advisory_xact_lock($1::bigint) AS locked', [
+        this.lockKey,
+      ]);
       if (!locked) return 0;
       const rows: OutboxRow[] = await manager.query(
         'SELECT seq, topic, key, headers, payload FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1',
@@ -115,11 +121,25 @@ export class OutboxRelay {
       }));
       await producer.send(messages);
       await this.options.onPublished?.(messages);
-      await manager.query('UPDATE outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])', [rows.map((r) => r.seq)]);
+      await manager.query('UPDATE outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])', [
+        rows.map((r) => r.seq),
+      ]);
       metrics?.outboxPublished.inc({ service }, rows.length);
       for (const m of messages) metrics?.produced.inc({ topic: m.topic });
       return rows.length;
     });
+  }
+
+  /** Readiness: running, and not failing for longer than `graceMs` (bus or database unavailable). */
+  health(graceMs = 30_000): { ok: boolean; detail?: string } {
+    if (!this.loop) return { ok: false, detail: 'relay not running' };
+    if (this.failingSince !== undefined && Date.now() - this.failingSince > graceMs) {
+      return {
+        ok: false,
+        detail: `publishing has failed for ${Math.round((Date.now() - this.failingSince) / 1000)} s: ${this.lastError}`,
+      };
+    }
+    return { ok: true };
   }
 
   /** Relay lag for /metrics and for operators. */
@@ -142,9 +162,12 @@ export class OutboxRelay {
           published = await this.publishRound();
         } while (published === this.batchSize && !this.stopping);
         failures = 0;
+        this.failingSince = undefined;
         await this.cleanup();
       } catch (error) {
         failures++;
+        this.failingSince ??= Date.now();
+        this.lastError = (error as Error).message;
         metrics?.outboxRelayErrors.inc({ service });
         log.warn('outbox relay round failed; rows stay pending and will be retried', {
           error: (error as Error).message,

@@ -61,10 +61,19 @@ export class Outbox {
     const values: unknown[] = [];
     const rows = envelopes.map((envelope, i) => {
       const base = i * 5;
-      values.push(envelope.id, topic.name, envelope.key, JSON.stringify(envelopeHeaders(envelope)), JSON.stringify(envelope));
+      values.push(
+        envelope.id,
+        topic.name,
+        envelope.key,
+        JSON.stringify(envelopeHeaders(envelope)),
+        JSON.stringify(envelope),
+      );
       return `($${base + 1}, $${base + 2}, $${base + 3}, $${base + 4}::jsonb, $${base + 5})`;
     });
-    await manager.query(`INSERT INTO outbox (event_id, topic, key, headers, payload) VALUES ${rows.join(', ')}`, values);
+    await manager.query(
+      `INSERT INTO outbox (event_id, topic, key, headers, payload) VALUES ${rows.join(', ')}`,
+      values,
+    );
     return envelopes;
   }
 }

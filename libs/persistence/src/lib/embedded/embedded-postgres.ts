@@ -15,7 +15,10 @@ export class EmbeddedPostgres {
   private currentSchema: string | undefined;
   private readonly knownSchemas = new Set<string>();
 
-  private constructor(readonly db: PGlite, readonly dataDir: string | undefined) {}
+  private constructor(
+    readonly db: PGlite,
+    readonly dataDir: string | undefined,
+  ) {}
 
   /** `dataDir` undefined → in memory (tests); a folder → state survives restarts. */
   static async open(dataDir?: string): Promise<EmbeddedPostgres> {

@@ -19,12 +19,19 @@ class EmbeddedClient extends EventEmitter {
     super();
   }
 
-  query(text: string, paramsOrCallback?: unknown[] | QueryCallback, callback?: QueryCallback): Promise<PgResult> | void {
+  query(
+    text: string,
+    paramsOrCallback?: unknown[] | QueryCallback,
+    callback?: QueryCallback,
+  ): Promise<PgResult> | void {
     const params = Array.isArray(paramsOrCallback) ? paramsOrCallback : [];
     const cb = typeof paramsOrCallback === 'function' ? paramsOrCallback : callback;
     const promise = this.run(text, params);
     if (!cb) return promise;
-    promise.then((result) => cb(null, result), (error: Error) => cb(error));
+    promise.then(
+      (result) => cb(null, result),
+      (error: Error) => cb(error),
+    );
   }
 
   private async run(text: string, params: unknown[]): Promise<PgResult> {
@@ -45,7 +52,13 @@ class EmbeddedClient extends EventEmitter {
 
 function toWire(value: unknown): unknown {
   // node-postgres serializes plain objects as JSON; PGlite needs it done for json/jsonb parameters.
-  if (value !== null && typeof value === 'object' && !(value instanceof Date) && !Buffer.isBuffer(value) && !Array.isArray(value)) {
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    !(value instanceof Date) &&
+    !Buffer.isBuffer(value) &&
+    !Array.isArray(value)
+  ) {
     return JSON.stringify(value);
   }
   return value;
@@ -56,7 +69,10 @@ function commandOf(text: string): string {
   return (match?.[1] ?? '').toUpperCase();
 }
 
-export function createEmbeddedDriver(embedded: EmbeddedPostgres, schema: string): { Pool: new (options: unknown) => unknown } {
+export function createEmbeddedDriver(
+  embedded: EmbeddedPostgres,
+  schema: string,
+): { Pool: new (options: unknown) => unknown } {
   class Pool extends EventEmitter {
     private ended = false;
 
@@ -64,7 +80,9 @@ export function createEmbeddedDriver(embedded: EmbeddedPostgres, schema: string)
       super();
     }
 
-    connect(callback: (error: Error | null, client?: EmbeddedClient, release?: (error?: unknown) => void) => void): void {
+    connect(
+      callback: (error: Error | null, client?: EmbeddedClient, release?: (error?: unknown) => void) => void,
+    ): void {
       if (this.ended) return callback(new Error('embedded pool has ended'));
       embedded.acquire(schema).then(
         (release) => callback(null, new EmbeddedClient(embedded), () => release()),

@@ -7,8 +7,17 @@ import { z } from 'zod';
  */
 const csv = z
   .string()
-  .transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean))
-  .pipe(z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'each broker must be host:port')).min(1, 'at least one broker'));
+  .transform((value) =>
+    value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z
+      .array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'each broker must be host:port'))
+      .min(1, 'at least one broker'),
+  );
 
 export const BaseEnvSchema = z.object({
   HTTP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
@@ -40,8 +49,13 @@ export interface ServiceConfig<TExtra = Record<string, never>> {
   service: string;
   http: { port: number; host: string };
   logLevel: BaseEnv['LOG_LEVEL'];
-  bus: { kind: 'kafka'; brokers: string[]; sessionTimeoutMs: number; fetchMaxWaitMs: number } | { kind: 'in-process' };
-  database: { kind: 'postgres'; url: string; poolSize: number } | { kind: 'embedded'; dataDir: string } | { kind: 'none' };
+  bus:
+    | { kind: 'kafka'; brokers: string[]; sessionTimeoutMs: number; fetchMaxWaitMs: number }
+    | { kind: 'in-process' };
+  database:
+    | { kind: 'postgres'; url: string; poolSize: number }
+    | { kind: 'embedded'; dataDir: string }
+    | { kind: 'none' };
   otlpEndpoint?: string;
   shutdownTimeoutMs: number;
   consumerMaxAttempts: number;
@@ -76,14 +90,21 @@ export function loadServiceConfig<TOwn extends z.ZodObject>(options: {
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const variable = String(issue.path[0] ?? '(environment)');
-      const problem = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
-      problems.push({ variable, problem: `${problem} (got ${JSON.stringify(options.env[variable] ?? null)})` });
+      const problem =
+        issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+      problems.push({
+        variable,
+        problem: `${problem} (got ${JSON.stringify(options.env[variable] ?? null)})`,
+      });
     }
     throw new ConfigError(options.service, problems);
   }
   const env = parsed.data as BaseEnv & Record<string, unknown>;
   if (env.STRATUM_BUS === 'kafka' && !env.KAFKA_BROKERS) {
-    problems.push({ variable: 'KAFKA_BROKERS', problem: 'is required when STRATUM_BUS=kafka (e.g. kafka-1:9092,kafka-2:9092)' });
+    problems.push({
+      variable: 'KAFKA_BROKERS',
+      problem: 'is required when STRATUM_BUS=kafka (e.g. kafka-1:9092,kafka-2:9092)',
+    });
   }
   if (options.usesDatabase && env.STRATUM_DATABASE === 'postgres' && !env.DATABASE_URL) {
     problems.push({

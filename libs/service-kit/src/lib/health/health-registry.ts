@@ -28,7 +28,10 @@ export class HealthRegistry {
           checks[name] = await Promise.race([
             check(),
             new Promise<{ ok: boolean; detail: string }>((resolve) => {
-              timer = setTimeout(() => resolve({ ok: false, detail: `no answer within ${timeoutMs} ms` }), timeoutMs);
+              timer = setTimeout(
+                () => resolve({ ok: false, detail: `no answer within ${timeoutMs} ms` }),
+                timeoutMs,
+              );
             }),
           ]);
         } catch (error) {

@@ -1,0 +1,65 @@
+/**
+ * `npm start` on a clean checkout (issue #2): all seven services report ready on /health within 30 s,
+ * Ctrl-C exits 0 within 10 s, and state survives a restart (data directory).
+ */
+import { SERVICE_NAMES } from '@stratum/contracts';
+import { freePortBase, runTs } from '@stratum/testing';
+import { waitFor } from '@stratum/util';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+describe('all-in-one mode (npm start)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'stratum-aio-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  async function startAndCheck(portBase: number) {
+    const started = Date.now();
+    const run = runTs('apps/all-in-one/src/main.ts', {
+      STRATUM_DATA_DIR: dataDir,
+      STRATUM_PORT_BASE: String(portBase),
+      LOG_LEVEL: 'info',
+    });
+    const reports = await waitFor(
+      async () => {
+        const all = await Promise.all(
+          SERVICE_NAMES.map(async (_, i) => {
+            const response = await fetch(`http://127.0.0.1:${portBase + i}/health`).catch(() => undefined);
+            return response?.status === 200
+              ? ((await response.json()) as { service: string; status: string })
+              : undefined;
+          }),
+        );
+        return all.every(Boolean) && all;
+      },
+      {
+        timeoutMs: 30_000,
+        intervalMs: 200,
+        description: `all seven services ready (output so far:\n${run.output().slice(-2000)})`,
+      },
+    );
+    return { run, reports, readyMs: Date.now() - started };
+  }
+
+  it('starts all seven services ready within 30 s and stops cleanly on Ctrl-C within 10 s', async () => {
+    const portBase = await freePortBase(7);
+    const { run, reports, readyMs } = await startAndCheck(portBase);
+    expect(readyMs).toBeLessThan(30_000);
+    expect(reports.map((r) => (r as { service: string }).service)).toEqual([...SERVICE_NAMES]);
+    expect(run.output()).toContain(`Gateway: http://127.0.0.1:${portBase}`);
+    const metrics = await (await fetch(`http://127.0.0.1:${portBase + 1}/metrics`)).text();
+    expect(metrics).toContain('stratum_outbox_pending_events{service="resource-manager"} 0');
+    const stop = await run.stop('SIGINT');
+    expect(stop.code).toBe(0);
+    expect(stop.ms).toBeLessThan(10_000);
+    expect(run.output()).toMatch(/migration applied/);
+  }, 60_000);
+
+  it('keeps its state in the data directory across a restart (migrations are not applied again)', async () => {
+    const portBase = await freePortBase(7);
+    const { run } = await startAndCheck(portBase);
+    const stop = await run.stop('SIGTERM');
+    expect(stop.code).toBe(0);
+    expect(run.output()).not.toMatch(/migration applied/);
+  }, 60_000);
+});
