@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { adminUrl, checkPostgres } from './lib/postgres';
+import { adminUrl, checkPostgres, creatorPid } from './lib/postgres';
 
 async function ensurePostgres(): Promise<void> {
   try {
@@ -24,6 +24,16 @@ async function ensurePostgres(): Promise<void> {
   }
 }
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Databases left by a run that was killed (its creating process is gone). */
 async function dropLeftoverDatabases(): Promise<void> {
   const client = new Client({ connectionString: adminUrl() });
   await client.connect();
@@ -31,7 +41,11 @@ async function dropLeftoverDatabases(): Promise<void> {
     const { rows } = await client.query<{ datname: string }>(
       "SELECT datname FROM pg_database WHERE datname LIKE 'stratum_t_%'",
     );
-    for (const { datname } of rows) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    for (const { datname } of rows) {
+      const pid = creatorPid(datname);
+      if (pid !== undefined && isAlive(pid)) continue;
+      await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    }
   } finally {
     await client.end();
   }

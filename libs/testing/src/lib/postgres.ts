@@ -42,6 +42,12 @@ export async function createTestDatabase(label = 'suite'): Promise<TestDatabase>
   };
 }
 
+/** Pid of the process that created a bench database, from its name. */
+export function creatorPid(databaseName: string): number | undefined {
+  const match = /^stratum_t_(\d+)_/.exec(databaseName);
+  return match ? Number(match[1]) : undefined;
+}
+
 /** Throws a message that says what to do when the bench PostgreSQL is not reachable. */
 export async function checkPostgres(): Promise<void> {
   const client = new Client({ connectionString: adminUrl(), connectionTimeoutMillis: 3_000 });
