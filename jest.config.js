@@ -13,7 +13,7 @@ module.exports = {
   rootDir: __dirname,
   testEnvironment: 'node',
   testMatch: ['<rootDir>/{apps,libs,tools,test}/**/*.{spec,int-spec}.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/.cache/', '/tmp/'],
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/.cache/', '<rootDir>/tmp/'],
   transform: {
     '^.+\\.ts$': [
       '@swc/jest',

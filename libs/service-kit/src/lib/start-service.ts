@@ -19,6 +19,7 @@ import {
   createLog,
   createMetricsRegistry,
   HttpMetrics,
+  httpTracingMiddleware,
   initTelemetry,
   type Log,
   NestLogAdapter,
@@ -157,6 +158,7 @@ export async function startService<TOwn extends z.ZodObject>(
   );
   // One filter for both transports: HTTP errors get the JSON shape, bus errors are rethrown to the consumer.
   app.useGlobalFilters(new HttpErrorFilter());
+  app.use(httpTracingMiddleware(definition.name));
   app.use((request: Request, response: Response, next: NextFunction) => {
     const started = performance.now();
     response.on('finish', () => {

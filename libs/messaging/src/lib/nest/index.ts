@@ -1,1 +1,2 @@
 export * from './bus-transport';
+export * from './on-event';
