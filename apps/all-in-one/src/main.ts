@@ -1,7 +1,7 @@
 /**
  * All-in-one mode (`npm start`): the seven services in one process on embedded defaults — the
- * in-process bus, one embedded PostgreSQL with a schema per service, state kept in STRATUM_DATA_DIR
- * across restarts — and no external dependency.
+ * in-process bus, one embedded PostgreSQL with a schema per service (and one for the bus's log and
+ * offsets), state kept in STRATUM_DATA_DIR across restarts — and no external dependency.
  *
  * Each service is loaded from its own `apps/<service>/src/service.ts`, the same entry its distributed
  * `main.ts` runs. They are loaded by path at run time, not imported: no app's code imports another
@@ -11,8 +11,8 @@ import { SERVICE_NAMES, type ServiceName } from '@stratum/contracts';
 import { EmbeddedPostgres } from '@stratum/persistence';
 import {
   ConfigError,
-  createInProcessBus,
   loadServiceConfig,
+  openEmbeddedBus,
   type RunningService,
   type ServiceDefinition,
   startService,
@@ -26,7 +26,8 @@ const launcherEnv = z.object({
   /** The gateway listens here; the other services on the next six ports. */
   STRATUM_PORT_BASE: z.coerce.number().int().min(1).max(65_000).default(8080),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(8_000),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(120_000).default(8_000),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
 });
 
 function loadDefinition(name: ServiceName): ServiceDefinition {
@@ -46,13 +47,13 @@ async function main(): Promise<void> {
   const env = parsed.data;
   const telemetry = initTelemetry({
     serviceName: 'stratum-all-in-one',
-    otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT,
+    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
   });
   const log = createLog({ level: env.LOG_LEVEL, bindings: { process: 'stratum-all-in-one' } });
   const dataDir = resolve(env.STRATUM_DATA_DIR);
   const started = Date.now();
   const embedded = await EmbeddedPostgres.open(join(dataDir, 'pg'));
-  const bus = createInProcessBus();
+  const bus = await openEmbeddedBus(embedded);
   const services: RunningService[] = [];
 
   let stopping = false;
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
     log.fatal('all-in-one failed to start', { error: message });
     await Promise.all(services.map((s) => s.stop()));
     await embedded.close().catch(() => undefined);
-    process.exit(1);
+    process.exit(error instanceof ConfigError ? 78 : 1);
   }
   const gateway = services.find((s) => s.name === 'gateway')!;
   log.info('Stratum is running', { gateway: gateway.url, startupMs: Date.now() - started, dataDir });

@@ -71,6 +71,31 @@ describe('resource-manager as its own process (distributed mode)', () => {
       expect(JSON.parse(line)).toMatchObject({ level: expect.any(String), msg: expect.any(String) });
     expect(run.output()).toContain('CreateMessagingTables');
 
+    // Every broker goes down: readiness says the bus is unreachable; it recovers when they come back.
+    for (const id of cluster.brokerIds) await cluster.brokerDown(id);
+    const busDown = await waitFor(
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${port}/health/ready`);
+        return (
+          response.status === 503 && ((await response.json()) as { checks: Record<string, { ok: boolean }> })
+        );
+      },
+      { timeoutMs: 20_000, description: 'readiness reporting the unreachable brokers' },
+    );
+    expect(busDown.checks.bus.ok).toBe(false);
+    for (const id of cluster.brokerIds) await cluster.brokerUp(id);
+    let lastReport = '';
+    await waitFor(
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${port}/health/ready`);
+        lastReport = await response.text();
+        return response.status === 200;
+      },
+      { timeoutMs: 30_000, description: 'ready again after the brokers came back' },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; last report: ${lastReport}`);
+    });
+
     // The database goes away: readiness says so (liveness does not).
     await database.drop();
     const notReady = await waitFor(

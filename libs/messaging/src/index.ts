@@ -1,6 +1,7 @@
 export * from './lib/bus';
 export * from './lib/consumer/event-consumer';
 export * from './lib/dead-letter/replay';
+export * from './lib/in-process/embedded-bus-store';
 export * from './lib/in-process/in-process-bus';
 export * from './lib/kafka/kafka-bus';
 export * from './lib/metrics';

@@ -80,7 +80,9 @@ export class ServiceDatabase {
           });
     await dataSource.initialize();
     try {
-      const executed = await dataSource.runMigrations({ transaction: 'each' });
+      const executed = await withMigrationLock(dataSource, target, () =>
+        dataSource.runMigrations({ transaction: 'each' }),
+      );
       for (const migration of executed) log.info('migration applied', { migration: migration.name });
     } catch (error) {
       await dataSource.destroy();
@@ -168,6 +170,29 @@ export class ServiceDatabase {
     this.listeners = [];
     await Promise.all(listeners.map((stop) => stop().catch(() => undefined)));
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}
+
+/**
+ * Replicas of a service starting together on an empty database must not run the same migrations at
+ * once: a session advisory lock lets one run them while the others wait, then find nothing to do.
+ * (The embedded database belongs to one process, which already serialises its sessions.)
+ */
+async function withMigrationLock<T>(
+  dataSource: DataSource,
+  target: DatabaseTarget,
+  work: () => Promise<T>,
+): Promise<T> {
+  if (target.kind === 'embedded') return work();
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  const key = '7339164702934510133'; // fixed: one migration lock per database
+  try {
+    await runner.query('SELECT pg_advisory_lock($1::bigint)', [key]);
+    return await work();
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock($1::bigint)', [key]).catch(() => undefined);
+    await runner.release();
   }
 }
 

@@ -6,6 +6,7 @@ import { TOPIC_CATALOG } from '@stratum/contracts';
 import {
   BusMetrics,
   CreateMessagingTables1763769600000,
+  EmbeddedBusStore,
   EventConsumer,
   InProcessBus,
   KafkaBus,
@@ -58,6 +59,11 @@ function partitionsOf(topic: string): number | undefined {
 
 export function createInProcessBus(): InProcessBus {
   return new InProcessBus({ partitionsOf, defaultPartitions: 3 });
+}
+
+/** The all-in-one mode's bus: in-process, kept in the embedded database so a restart loses nothing. */
+export function openEmbeddedBus(embedded: EmbeddedPostgres): Promise<InProcessBus> {
+  return InProcessBus.open({ partitionsOf, defaultPartitions: 3, store: new EmbeddedBusStore(embedded) });
 }
 
 /**

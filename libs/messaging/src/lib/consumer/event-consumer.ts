@@ -86,6 +86,8 @@ interface Decoded {
   message: IncomingMessage;
   envelope?: EventEnvelope;
   invalid?: string;
+  /** Why it cannot be handled, when `invalid` is set. */
+  reason?: 'schema-invalid' | 'unknown-topic';
   handler?: BatchEventHandler;
   batchable?: boolean;
 }
@@ -340,18 +342,19 @@ export class EventConsumer {
   }
 
   private invalidLetter(batch: IncomingBatch, item: Decoded): OutgoingMessage {
-    this.options.log.warn('schema-invalid event dead-lettered', {
+    this.options.log.warn(`${item.reason ?? 'schema-invalid'} event dead-lettered`, {
       topic: batch.topic,
       partition: batch.partition,
       offset: item.message.offset,
       reason: item.invalid,
     });
-    return this.deadLetter(item.message, 'schema-invalid', new Error(item.invalid), 0);
+    return this.deadLetter(item.message, item.reason ?? 'schema-invalid', new Error(item.invalid), 0);
   }
 
   private decode(message: IncomingMessage): Decoded {
     const subscription = this.handlers.get(message.topic);
-    if (!subscription) return { message, invalid: `no handler for topic ${message.topic}` };
+    if (!subscription)
+      return { message, invalid: `no handler for topic ${message.topic}`, reason: 'unknown-topic' };
     if (message.value === null) return { message, invalid: 'empty message (no value)' };
     let parsed: unknown;
     try {

@@ -20,6 +20,32 @@ export interface InProcessBusOptions {
   maxMessagesPerPartition?: number;
   /** Pause before a failed batch is delivered again. */
   redeliveryBaseDelayMs?: number;
+  /**
+   * Where messages and committed offsets are kept (all-in-one mode: the embedded database), so a
+   * restart loses nothing that was acknowledged. Without one the bus lives in memory (unit tests).
+   */
+  store?: BusStore;
+}
+
+/** One message as a bus store keeps it. */
+export interface StoredRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+  timestamp: number;
+}
+
+/** Durable storage under the in-process bus: a send resolves after `append`, a batch after `commit`. */
+export interface BusStore {
+  load(maxPerPartition: number): Promise<{
+    records: StoredRecord[];
+    offsets: { group: string; topic: string; partition: number; offset: number }[];
+  }>;
+  append(records: readonly StoredRecord[]): Promise<void>;
+  commit(group: string, topic: string, partition: number, offset: number): Promise<void>;
 }
 
 interface StoredMessage {
@@ -46,8 +72,8 @@ class PartitionLog {
     return this.base;
   }
 
-  append(message: Omit<StoredMessage, 'offset'>): number {
-    const offset = this.endOffset;
+  append(message: Omit<StoredMessage, 'offset'>, offset = this.endOffset): number {
+    if (this.messages.length === 0) this.base = offset;
     this.messages.push({ ...message, offset });
     if (this.messages.length > this.maxMessages) {
       const drop = this.messages.length - this.maxMessages;
@@ -217,7 +243,9 @@ class InProcessConsumer implements BusConsumer {
       }));
       try {
         await this.handler!({ topic, partition, messages });
-        group.committed.set(tp, stored[stored.length - 1].offset + 1);
+        const next = stored[stored.length - 1].offset + 1;
+        await this.bus.store?.commit(group.id, topic, partition, next);
+        group.committed.set(tp, next);
         failures = 0;
       } catch {
         // Redelivery from the last committed offset, like a Kafka consumer seeking back after an error.
@@ -240,9 +268,29 @@ export class InProcessBus implements MessageBus {
   private readonly groups = new Map<string, ConsumerGroup>();
   private readonly consumers = new Set<InProcessConsumer>();
   private closed = false;
+  /** Sends are serialized so that offsets reach the store and the logs in the same order. */
+  private sending: Promise<void> = Promise.resolve();
+  readonly store: BusStore | undefined;
 
   constructor(private readonly options: InProcessBusOptions = {}) {
     this.redeliveryBaseDelayMs = options.redeliveryBaseDelayMs ?? 50;
+    this.store = options.store;
+  }
+
+  /** A bus over a store: what the store kept (messages, committed offsets) is there again. */
+  static async open(options: InProcessBusOptions & { store: BusStore }): Promise<InProcessBus> {
+    const bus = new InProcessBus(options);
+    const { records, offsets } = await options.store.load(options.maxMessagesPerPartition ?? 100_000);
+    for (const r of records) {
+      bus
+        .partitions(r.topic)
+        [r.partition]?.append(
+          { key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp },
+          r.offset,
+        );
+    }
+    for (const o of offsets) bus.group(o.group).committed.set(`${o.topic}:${o.partition}`, o.offset);
+    return bus;
   }
 
   partitionCount(topic: string): number {
@@ -269,21 +317,40 @@ export class InProcessBus implements MessageBus {
 
   producer(): BusProducer {
     return {
-      send: async (messages: readonly OutgoingMessage[]) => {
-        if (this.closed) throw new Error('in-process bus is closed');
-        for (const message of messages) {
-          const logs = this.partitions(message.topic);
-          const partition = partitionForKey(message.key, logs.length);
-          logs[partition].append({
-            key: message.key,
-            value: message.value,
-            headers: { ...message.headers },
-            timestamp: Date.now(),
-          });
-        }
+      send: (messages: readonly OutgoingMessage[]) => {
+        const done = this.sending.then(() => this.append(messages));
+        this.sending = done.catch(() => undefined);
+        return done;
       },
       close: async () => undefined,
     };
+  }
+
+  private async append(messages: readonly OutgoingMessage[]): Promise<void> {
+    if (this.closed) throw new Error('in-process bus is closed');
+    const next = new Map<PartitionLog, number>();
+    const records: (StoredRecord & { log: PartitionLog })[] = messages.map((message) => {
+      const logs = this.partitions(message.topic);
+      const partition = partitionForKey(message.key, logs.length);
+      const log = logs[partition];
+      const offset = next.get(log) ?? log.endOffset;
+      next.set(log, offset + 1);
+      return {
+        log,
+        topic: message.topic,
+        partition,
+        offset,
+        key: message.key,
+        value: message.value,
+        headers: { ...message.headers },
+        timestamp: Date.now(),
+      };
+    });
+    // Acknowledged only once durable; consumers see a message only after that.
+    await this.store?.append(records.map(({ log: _log, ...record }) => record));
+    for (const { log, offset, key, value, headers, timestamp } of records) {
+      log.append({ key, value, headers, timestamp }, offset);
+    }
   }
 
   consumer(options: ConsumerOptions): BusConsumer {
@@ -300,6 +367,7 @@ export class InProcessBus implements MessageBus {
 
   async close(): Promise<void> {
     await Promise.all([...this.consumers].map((c) => c.stop()));
+    await this.sending;
     this.closed = true;
   }
 

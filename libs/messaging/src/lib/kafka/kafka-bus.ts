@@ -54,6 +54,9 @@ export class KafkaBus implements MessageBus {
   private readonly log: BusLog;
   private sharedProducer: KafkaProducer | undefined;
   private readonly consumers = new Set<KafkaConsumer>();
+  private admin: KafkaJS.Admin | undefined;
+  private adminConnecting: Promise<void> | undefined;
+  private lastProbe: { at: number; result: BusHealth } | undefined;
 
   constructor(readonly options: KafkaBusOptions) {
     this.log = options.log ?? quiet;
@@ -78,19 +81,41 @@ export class KafkaBus implements MessageBus {
     return consumer;
   }
 
+  /**
+   * Readiness: the brokers answer a metadata request (cached for 5 s so probes stay cheap), and the
+   * producer has not been failing.
+   */
   async health(): Promise<BusHealth> {
-    const stopped = [...this.consumers].filter((c) => c.failed);
-    if (stopped.length)
-      return { ok: false, detail: `consumer ${stopped[0].groupId} stopped: ${stopped[0].failed}` };
     if (this.sharedProducer?.lastError && Date.now() - this.sharedProducer.lastError.at < 10_000) {
       return { ok: false, detail: `producer: ${this.sharedProducer.lastError.message}` };
     }
-    return { ok: true, detail: `kafka ${this.options.brokers.join(',')}` };
+    if (this.lastProbe && Date.now() - this.lastProbe.at < 5_000) return this.lastProbe.result;
+    let result: BusHealth;
+    try {
+      this.admin ??= this.kafka.admin();
+      this.adminConnecting ??= this.admin.connect();
+      await this.adminConnecting;
+      await this.admin.listTopics({ timeout: 2_000 });
+      result = { ok: true, detail: `kafka ${this.options.brokers.join(',')}` };
+    } catch (error) {
+      // Start from a fresh admin client next time rather than reusing one in an unknown state.
+      const stale = this.admin;
+      this.admin = undefined;
+      this.adminConnecting = undefined;
+      void stale?.disconnect().catch(() => undefined);
+      result = {
+        ok: false,
+        detail: `kafka brokers ${this.options.brokers.join(',')} unreachable: ${(error as Error).message}`,
+      };
+    }
+    this.lastProbe = { at: Date.now(), result };
+    return result;
   }
 
   async close(): Promise<void> {
     await Promise.all([...this.consumers].map((c) => c.stop()));
     await this.sharedProducer?.close();
+    if (this.adminConnecting) await this.admin?.disconnect().catch(() => undefined);
   }
 }
 
@@ -143,7 +168,6 @@ class KafkaConsumer implements BusConsumer {
   private consumer: KafkaJS.Consumer | undefined;
   private readonly failures = new Map<string, number>();
   running = false;
-  failed: string | undefined;
 
   constructor(
     private readonly kafka: KafkaJS.Kafka,

@@ -18,6 +18,11 @@ export interface OutboxRelayOptions {
   /** Published rows are kept this long (audit, debugging), then deleted. */
   retainSentMs?: number;
   /**
+   * Inbox rows (event ids already applied) are kept this long. It must exceed the longest time an
+   * event can come back: dead-letter topics keep 30 days and a replay re-sends to every group.
+   */
+  retainInboxMs?: number;
+  /**
    * Called after the bus acknowledged a batch and before the rows are marked sent. Throwing here
    * behaves like a crash at that point: the rows stay pending and are published again.
    */
@@ -196,6 +201,10 @@ export class OutboxRelay {
     await this.options.database.dataSource.query(
       `DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < now() - ($1::bigint * interval '1 millisecond')`,
       [retainMs],
+    );
+    await this.options.database.dataSource.query(
+      `DELETE FROM inbox WHERE processed_at < now() - ($1::bigint * interval '1 millisecond')`,
+      [this.options.retainInboxMs ?? 35 * 24 * 60 * 60 * 1000],
     );
   }
 }

@@ -26,7 +26,7 @@ export const Topic = defineTopic({
   key: 'stack id',
   cleanup: TOPIC_CLEANUP.lifecycle,
   producers: ['orchestrator'],
-  consumers: ['autoscaler', 'monitor', 'log-shipper'],
+  consumers: ['autoscaler', 'monitor'],
   description:
     'A stack and all its units were deleted; scaling state, monitoring and log collection for it end.',
 });
