@@ -5,8 +5,16 @@
  */
 import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
-import { BenchProbe, DeadLetterSchema, deadLetterTopicFor } from '@stratum/contracts';
-import { BusMetrics, type EventHandler, type OutgoingMessage, OutboxRelay, replayDeadLetters } from '../src';
+import { BenchProbe, DeadLetterSchema, deadLetterTopicFor, TOPIC_CATALOG } from '@stratum/contracts';
+import {
+  BusMetrics,
+  EmbeddedBusStore,
+  type EventHandler,
+  InProcessBus,
+  type OutgoingMessage,
+  OutboxRelay,
+  replayDeadLetters,
+} from '../src';
 import { EmbeddedPostgres } from '@stratum/persistence';
 import { initTelemetry } from '@stratum/telemetry';
 import { waitFor } from '@stratum/util';
@@ -439,7 +447,7 @@ describe('delivery over kafka under broker faults', () => {
   });
 });
 
-describe('delivery on the embedded database (all-in-one mode: PGlite, a schema per service)', () => {
+describe('delivery in the all-in-one mode (PGlite, a schema per service, the bus kept in the same database)', () => {
   let h: DeliveryHarness;
   let embedded: EmbeddedPostgres;
 
@@ -451,13 +459,21 @@ describe('delivery on the embedded database (all-in-one mode: PGlite, a schema p
     await embedded.close();
   });
 
-  beforeEach(() => {
+  beforeEach(async () => {
     let n = 0;
-    h = new DeliveryHarness(inProcessBusUnderTest(), async (label) => ({
-      kind: 'embedded',
-      embedded,
-      schema: `${label.replace(/[^a-z0-9]/g, '_')}_${Date.now()}_${n++}`,
-    }));
+    // Exactly the all-in-one setup: the bus's log and offsets live in the same embedded database.
+    const bus = await InProcessBus.open({
+      partitionsOf: (topic) => TOPIC_CATALOG.find((t) => t.name === topic)?.partitions,
+      store: new EmbeddedBusStore(embedded),
+    });
+    h = new DeliveryHarness(
+      { name: 'in-process', client: () => bus, close: () => bus.close() },
+      async (label) => ({
+        kind: 'embedded',
+        embedded,
+        schema: `${label.replace(/[^a-z0-9]/g, '_')}_${Date.now()}_${n++}`,
+      }),
+    );
   });
 
   afterEach(async () => {

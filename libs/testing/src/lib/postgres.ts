@@ -14,10 +14,13 @@ export interface TestDatabase {
 
 /** A fresh, empty database for one test suite; the service's own migrations are applied on open. */
 export async function createTestDatabase(label = 'suite'): Promise<TestDatabase> {
-  const name = `stratum_t_${label
+  // The creating process's pid is part of the name, so a later run drops only databases whose
+  // creator is gone (a killed run), never those of a run still going on.
+  const slug = label
     .replace(/[^a-z0-9]/gi, '_')
     .toLowerCase()
-    .slice(0, 30)}_${randomBytes(4).toString('hex')}`;
+    .slice(0, 24);
+  const name = `stratum_t_${process.pid}_${slug}_${randomBytes(4).toString('hex')}`;
   const admin = new Client({ connectionString: adminUrl() });
   await admin.connect();
   try {

@@ -29,6 +29,15 @@ export interface OutboxRelayOptions {
   onPublished?: (messages: readonly OutgoingMessage[]) => void | Promise<void>;
 }
 
+function toMessage(row: OutboxRow): OutgoingMessage {
+  return {
+    topic: row.topic,
+    key: row.key,
+    value: row.payload,
+    headers: typeof row.headers === 'string' ? JSON.parse(row.headers) : row.headers,
+  };
+}
+
 interface OutboxRow {
   seq: string;
   topic: string;
@@ -108,6 +117,7 @@ export class OutboxRelay {
   /** One round: publish up to `batchSize` pending rows. Returns how many were published. */
   async publishRound(): Promise<number> {
     const { database, producer, metrics, service } = this.options;
+    if (database.target.kind === 'embedded') return this.publishRoundEmbedded();
     return database.transaction(async (manager) => {
       const [{ locked }] = await manager.query('SELECT pg_try_advisory_xact_lock($1::bigint) AS locked', [
         this.lockKey,
@@ -118,12 +128,7 @@ export class OutboxRelay {
         [this.batchSize],
       );
       if (rows.length === 0) return 0;
-      const messages: OutgoingMessage[] = rows.map((row) => ({
-        topic: row.topic,
-        key: row.key,
-        value: row.payload,
-        headers: typeof row.headers === 'string' ? JSON.parse(row.headers) : row.headers,
-      }));
+      const messages = rows.map(toMessage);
       await producer.send(messages);
       await this.options.onPublished?.(messages);
       await manager.query('UPDATE outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])', [
@@ -133,6 +138,30 @@ export class OutboxRelay {
       for (const m of messages) metrics?.produced.inc({ topic: m.topic });
       return rows.length;
     });
+  }
+
+  /**
+   * The embedded database has one session, which an open transaction holds; the bus of the all-in-one
+   * mode keeps its log in that same database, so publishing inside the transaction would wait on
+   * itself. One process owns the embedded database and runs one relay per outbox, so no lock is
+   * needed: read, publish, then mark (a crash in between publishes again, as on PostgreSQL).
+   */
+  private async publishRoundEmbedded(): Promise<number> {
+    const { database, producer, metrics, service } = this.options;
+    const rows: OutboxRow[] = await database.dataSource.query(
+      'SELECT seq, topic, key, headers, payload FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1',
+      [this.batchSize],
+    );
+    if (rows.length === 0) return 0;
+    const messages = rows.map(toMessage);
+    await producer.send(messages);
+    await this.options.onPublished?.(messages);
+    await database.dataSource.query('UPDATE outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])', [
+      rows.map((r) => r.seq),
+    ]);
+    metrics?.outboxPublished.inc({ service }, rows.length);
+    for (const m of messages) metrics?.produced.inc({ topic: m.topic });
+    return rows.length;
   }
 
   /** Readiness: running, and not failing for longer than `graceMs` (bus or database unavailable). */
