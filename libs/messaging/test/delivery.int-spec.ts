@@ -140,14 +140,14 @@ describe.each(buses)('delivery over %s', (busName, makeBus) => {
     expectExactlyOnce(rows, ids);
   });
 
-  it('applies once when the relay dies after publishing and before marking the rows sent', async () => {
+  it('applies once when the relay dies after publishing and before removing the rows from the outbox', async () => {
     const metrics = new BusMetrics(new Registry());
     let crashes = 0;
     const producer = await h.producer({
       onPublished: () => {
         if (crashes < 1) {
           crashes++;
-          throw new Error('relay killed after the bus acknowledged, before marking sent');
+          throw new Error('relay killed after the bus acknowledged, before removing the rows');
         }
       },
     });

@@ -48,7 +48,7 @@ export class BusMetrics {
     });
     this.outboxPublished = new Counter({
       name: 'stratum_outbox_published_total',
-      help: 'Outbox rows published and marked sent.',
+      help: 'Outbox rows published (acknowledged by the bus) and removed from the outbox.',
       labelNames: ['service'],
       registers,
     });

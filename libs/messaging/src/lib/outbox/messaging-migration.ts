@@ -9,18 +9,17 @@ export class CreateMessagingTables1763769600000 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`
+      -- Rows are pending events: the relay deletes a row once the bus acknowledged it (a deleted row
+      -- leaves less behind than an updated one: no new tuple, no index entries).
       CREATE TABLE outbox (
         seq        bigserial PRIMARY KEY,
-        event_id   uuid        NOT NULL UNIQUE,
+        event_id   uuid        NOT NULL,
         topic      text        NOT NULL,
         key        text        NOT NULL,
         headers    jsonb       NOT NULL DEFAULT '{}'::jsonb,
         payload    text        NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        sent_at    timestamptz
-      );
-      CREATE INDEX outbox_pending ON outbox (seq) WHERE sent_at IS NULL;
-      CREATE INDEX outbox_sent_at ON outbox (sent_at) WHERE sent_at IS NOT NULL;
+        created_at timestamptz NOT NULL DEFAULT now()
+      ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000, autovacuum_vacuum_cost_delay = 0);
       -- Wakes the relay as soon as a transaction that wrote events commits (NOTIFY is sent on commit).
       CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN

@@ -15,15 +15,13 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** Safety net under LISTEN/NOTIFY: look for pending rows at least this often. */
   pollIntervalMs?: number;
-  /** Published rows are kept this long (audit, debugging), then deleted. */
-  retainSentMs?: number;
   /**
    * Inbox rows (event ids already applied) are kept this long. It must exceed the longest time an
    * event can come back: dead-letter topics keep 30 days and a replay re-sends to every group.
    */
   retainInboxMs?: number;
   /**
-   * Called after the bus acknowledged a batch and before the rows are marked sent. Throwing here
+   * Called after the bus acknowledged a batch and before the rows are removed from the outbox. Throwing here
    * behaves like a crash at that point: the rows stay pending and are published again.
    */
   onPublished?: (messages: readonly OutgoingMessage[]) => void | Promise<void>;
@@ -49,7 +47,7 @@ interface OutboxRow {
 /**
  * Publishes outbox rows in commit order. Several relays (replicas of a service) may run at once: each
  * round takes a transaction-scoped advisory lock, so one relay publishes at a time and per-key order
- * holds; the others stand by. Crash between publish and mark → the rows are published again
+ * holds; the others stand by. Crash between publish and delete → the rows are published again
  * (at-least-once; consumers dedupe by event id).
  */
 export class OutboxRelay {
@@ -124,16 +122,14 @@ export class OutboxRelay {
       ]);
       if (!locked) return 0;
       const rows: OutboxRow[] = await manager.query(
-        'SELECT seq, topic, key, headers, payload FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1',
+        'SELECT seq, topic, key, headers, payload FROM outbox ORDER BY seq LIMIT $1',
         [this.batchSize],
       );
       if (rows.length === 0) return 0;
       const messages = rows.map(toMessage);
       await producer.send(messages);
       await this.options.onPublished?.(messages);
-      await manager.query('UPDATE outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])', [
-        rows.map((r) => r.seq),
-      ]);
+      await manager.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [rows.map((r) => r.seq)]);
       metrics?.outboxPublished.inc({ service }, rows.length);
       for (const m of messages) metrics?.produced.inc({ topic: m.topic });
       return rows.length;
@@ -144,19 +140,19 @@ export class OutboxRelay {
    * The embedded database has one session, which an open transaction holds; the bus of the all-in-one
    * mode keeps its log in that same database, so publishing inside the transaction would wait on
    * itself. One process owns the embedded database and runs one relay per outbox, so no lock is
-   * needed: read, publish, then mark (a crash in between publishes again, as on PostgreSQL).
+   * needed: read, publish, then delete (a crash in between publishes again, as on PostgreSQL).
    */
   private async publishRoundEmbedded(): Promise<number> {
     const { database, producer, metrics, service } = this.options;
     const rows: OutboxRow[] = await database.dataSource.query(
-      'SELECT seq, topic, key, headers, payload FROM outbox WHERE sent_at IS NULL ORDER BY seq LIMIT $1',
+      'SELECT seq, topic, key, headers, payload FROM outbox ORDER BY seq LIMIT $1',
       [this.batchSize],
     );
     if (rows.length === 0) return 0;
     const messages = rows.map(toMessage);
     await producer.send(messages);
     await this.options.onPublished?.(messages);
-    await database.dataSource.query('UPDATE outbox SET sent_at = now() WHERE seq = ANY($1::bigint[])', [
+    await database.dataSource.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [
       rows.map((r) => r.seq),
     ]);
     metrics?.outboxPublished.inc({ service }, rows.length);
@@ -180,7 +176,7 @@ export class OutboxRelay {
   async lag(): Promise<{ pending: number; oldestPendingSeconds: number }> {
     const [row] = await this.options.database.dataSource.query(
       `SELECT count(*)::int AS pending, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest
-         FROM outbox WHERE sent_at IS NULL`,
+         FROM outbox`,
     );
     return { pending: Number(row.pending), oldestPendingSeconds: Number(row.oldest) };
   }
@@ -224,13 +220,8 @@ export class OutboxRelay {
   }
 
   private async cleanup(): Promise<void> {
-    const retainMs = this.options.retainSentMs ?? 60 * 60 * 1000;
     if (Date.now() - this.lastCleanup < 60_000) return;
     this.lastCleanup = Date.now();
-    await this.options.database.dataSource.query(
-      `DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < now() - ($1::bigint * interval '1 millisecond')`,
-      [retainMs],
-    );
     await this.options.database.dataSource.query(
       `DELETE FROM inbox WHERE processed_at < now() - ($1::bigint * interval '1 millisecond')`,
       [this.options.retainInboxMs ?? 35 * 24 * 60 * 60 * 1000],
