@@ -90,6 +90,23 @@ const definition = defineService({
   migrations: [CreateProbeSeen1763769600201],
 });
 
+/** The stand-in service's configuration: in-process bus, its own test database, a free port. */
+function configFor(database: TestDatabase, extra: Record<string, string> = {}) {
+  return loadServiceConfig({
+    service: definition.name,
+    defaultPort: 0,
+    usesDatabase: true,
+    env: {
+      STRATUM_BUS: 'in-process',
+      DATABASE_URL: database.url,
+      HTTP_PORT: '0',
+      HTTP_HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      ...extra,
+    },
+  });
+}
+
 const spans = new InMemorySpanExporter();
 const telemetry = initTelemetry({ serviceName: 'event-pattern-suite', exporter: spans });
 afterAll(() => telemetry.shutdown());
@@ -102,20 +119,7 @@ describe('a service with @EventPattern handlers on the bus', () => {
   beforeAll(async () => {
     database = await createTestDatabase('event_pattern');
     bus = createInProcessBus();
-    const config = loadServiceConfig({
-      service: definition.name,
-      defaultPort: 0,
-      usesDatabase: true,
-      env: {
-        STRATUM_BUS: 'in-process',
-        DATABASE_URL: database.url,
-        HTTP_PORT: '0',
-        HTTP_HOST: '127.0.0.1',
-        CONSUMER_MAX_ATTEMPTS: '2',
-        LOG_LEVEL: 'silent',
-      },
-    });
-    service = await startService(definition, config, { bus });
+    service = await startService(definition, configFor(database, { CONSUMER_MAX_ATTEMPTS: '2' }), { bus });
   });
 
   afterAll(async () => {
@@ -238,18 +242,7 @@ describe('the bus transport', () => {
     const database = await createTestDatabase('message_pattern');
     const bus = createInProcessBus();
     try {
-      const config = loadServiceConfig({
-        service: 'monitor',
-        defaultPort: 0,
-        usesDatabase: true,
-        env: {
-          STRATUM_BUS: 'in-process',
-          DATABASE_URL: database.url,
-          HTTP_PORT: '0',
-          HTTP_HOST: '127.0.0.1',
-          LOG_LEVEL: 'silent',
-        },
-      });
+      const config = configFor(database);
       await expect(startService({ ...definition, module: QueryModule }, config, { bus })).rejects.toThrow(
         /@MessagePattern.*not supported/,
       );

@@ -9,6 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { adminUrl, checkPostgres, creatorPid } from './lib/postgres';
+import { isAlive } from './lib/process';
 
 async function ensurePostgres(): Promise<void> {
   try {
@@ -21,15 +22,6 @@ async function ensurePostgres(): Promise<void> {
       stdio: 'inherit',
     });
     await checkPostgres();
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -2,6 +2,7 @@ import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { KafkaMockCluster } from './kafka-mock-cluster';
+import { isAlive } from './process';
 
 jest.setTimeout(60_000);
 
@@ -15,15 +16,6 @@ async function until(
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

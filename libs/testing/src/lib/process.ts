@@ -62,3 +62,13 @@ export async function freePortBase(count = 1): Promise<number> {
   }
   throw new Error('no free port range found');
 }
+
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -114,47 +114,34 @@ export class OutboxRelay {
 
   /** One round: publish up to `batchSize` pending rows. Returns how many were published. */
   async publishRound(): Promise<number> {
-    const { database, producer, metrics, service } = this.options;
-    if (database.target.kind === 'embedded') return this.publishRoundEmbedded();
+    const { database } = this.options;
+    if (database.target.kind === 'embedded') {
+      // The embedded database has one session, which an open transaction holds; the all-in-one bus
+      // keeps its log in that same database, so publishing inside a transaction would wait on itself.
+      // One process owns it and runs one relay per outbox, so no lock is needed either.
+      return this.publishFrom((sql, params) => database.dataSource.query(sql, params));
+    }
     return database.transaction(async (manager) => {
       const [{ locked }] = await manager.query('SELECT pg_try_advisory_xact_lock($1::bigint) AS locked', [
         this.lockKey,
       ]);
-      if (!locked) return 0;
-      const rows: OutboxRow[] = await manager.query(
-        'SELECT seq, topic, key, headers, payload FROM outbox ORDER BY seq LIMIT $1',
-        [this.batchSize],
-      );
-      if (rows.length === 0) return 0;
-      const messages = rows.map(toMessage);
-      await producer.send(messages);
-      await this.options.onPublished?.(messages);
-      await manager.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [rows.map((r) => r.seq)]);
-      metrics?.outboxPublished.inc({ service }, rows.length);
-      for (const m of messages) metrics?.produced.inc({ topic: m.topic });
-      return rows.length;
+      return locked ? this.publishFrom((sql, params) => manager.query(sql, params)) : 0;
     });
   }
 
-  /**
-   * The embedded database has one session, which an open transaction holds; the bus of the all-in-one
-   * mode keeps its log in that same database, so publishing inside the transaction would wait on
-   * itself. One process owns the embedded database and runs one relay per outbox, so no lock is
-   * needed: read, publish, then delete (a crash in between publishes again, as on PostgreSQL).
-   */
-  private async publishRoundEmbedded(): Promise<number> {
-    const { database, producer, metrics, service } = this.options;
-    const rows: OutboxRow[] = await database.dataSource.query(
-      'SELECT seq, topic, key, headers, payload FROM outbox ORDER BY seq LIMIT $1',
-      [this.batchSize],
-    );
+  /** Read, publish, wait for the acknowledgement, delete. A crash before the delete publishes again. */
+  private async publishFrom(
+    query: (sql: string, params: unknown[]) => Promise<OutboxRow[]>,
+  ): Promise<number> {
+    const { producer, metrics, service } = this.options;
+    const rows = await query('SELECT seq, topic, key, headers, payload FROM outbox ORDER BY seq LIMIT $1', [
+      this.batchSize,
+    ]);
     if (rows.length === 0) return 0;
     const messages = rows.map(toMessage);
     await producer.send(messages);
     await this.options.onPublished?.(messages);
-    await database.dataSource.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [
-      rows.map((r) => r.seq),
-    ]);
+    await query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [rows.map((r) => r.seq)]);
     metrics?.outboxPublished.inc({ service }, rows.length);
     for (const m of messages) metrics?.produced.inc({ topic: m.topic });
     return rows.length;
