@@ -44,16 +44,62 @@ async function duplicatesSeen(metrics: BusMetrics): Promise<number> {
   return value.values.filter((v) => v.labels.outcome === 'duplicate').reduce((sum, v) => sum + v.value, 0);
 }
 
-const buses: [string, () => Promise<BusUnderTest>][] = [
-  ['kafka (mock cluster, 3 brokers)', kafkaBusUnderTest],
-  ['in-process bus', async () => inProcessBusUnderTest()],
+/**
+ * The exact all-in-one setup: PGlite with a schema per service, and the in-process bus keeping its log
+ * and offsets in the same database (a fresh one per test).
+ */
+async function allInOneHarness(): Promise<DeliveryHarness> {
+  const embedded = await EmbeddedPostgres.open();
+  const bus = await InProcessBus.open({
+    partitionsOf: (topic) => TOPIC_CATALOG.find((t) => t.name === topic)?.partitions,
+    store: new EmbeddedBusStore(embedded),
+  });
+  let n = 0;
+  const busUnderTest: BusUnderTest = {
+    name: 'in-process',
+    client: () => bus,
+    close: async () => {
+      await bus.close();
+      await embedded.close();
+    },
+  };
+  return new DeliveryHarness(busUnderTest, async (label) => ({
+    kind: 'embedded',
+    embedded,
+    schema: `${label.replace(/[^a-z0-9]/g, '_')}_${n++}`,
+  }));
+}
+
+interface Setup {
+  name: string;
+  harness: () => Promise<DeliveryHarness>;
+  /** Several replicas (relays) of one service: PostgreSQL only; the embedded database has one process. */
+  replicas: boolean;
+}
+
+const setups: Setup[] = [
+  {
+    name: 'kafka (mock cluster, 3 brokers) and PostgreSQL',
+    harness: async () => new DeliveryHarness(await kafkaBusUnderTest()),
+    replicas: true,
+  },
+  {
+    name: 'the in-process bus and PostgreSQL',
+    harness: async () => new DeliveryHarness(inProcessBusUnderTest()),
+    replicas: true,
+  },
+  {
+    name: 'the all-in-one setup (PGlite, durable in-process bus)',
+    harness: allInOneHarness,
+    replicas: false,
+  },
 ];
 
-describe.each(buses)('delivery over %s', (busName, makeBus) => {
+describe.each(setups)('delivery over $name', ({ name: busName, harness, replicas }) => {
   let h: DeliveryHarness;
 
   beforeEach(async () => {
-    h = new DeliveryHarness(await makeBus());
+    h = await harness();
   });
 
   afterEach(async () => {
@@ -78,39 +124,42 @@ describe.each(buses)('delivery over %s', (busName, makeBus) => {
     expect(await producer.relay.lag()).toEqual({ pending: 0, oldestPendingSeconds: 0 });
   });
 
-  it('publishes each event once when two relays (two replicas) run on the same outbox', async () => {
-    const metrics = new BusMetrics(new Registry());
-    const producer = await h.producer({ pollIntervalMs: 50 });
-    const second = new OutboxRelay({
-      service: 'probe-producer',
-      database: producer.db,
-      producer: h.bus.client('replica-2').producer(),
-      log: quietLog,
-      pollIntervalMs: 50,
-      batchSize: 20,
+  // Replicas exist only on PostgreSQL: the embedded database belongs to one process with one relay.
+  if (replicas) {
+    it('publishes each event once when two relays (two replicas) run on the same outbox', async () => {
+      const metrics = new BusMetrics(new Registry());
+      const producer = await h.producer({ pollIntervalMs: 50 });
+      const second = new OutboxRelay({
+        service: 'probe-producer',
+        database: producer.db,
+        producer: h.bus.client('replica-2').producer(),
+        log: quietLog,
+        pollIntervalMs: 50,
+        batchSize: 20,
+      });
+      const consumer = await h.consumer(await h.consumerDatabase(), { metrics });
+      await consumer.consumer.start();
+      await producer.relay.start();
+      await second.start();
+      try {
+        const ids = await producer.write(probeItems(300, 6), 10);
+        const rows = await waitFor(
+          async () => {
+            const r = await consumer.ledger();
+            return r.length >= ids.length && r;
+          },
+          { timeoutMs: 30_000, description: 'all events applied' },
+        );
+        expectExactlyOnce(rows, ids);
+        expect(await duplicatesSeen(metrics)).toBe(0);
+        const byKey = new Map<string, number[]>();
+        for (const r of rows) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r.sequence]);
+        for (const [, sequence] of byKey) expect(sequence).toEqual([...sequence].sort((x, y) => x - y));
+      } finally {
+        await second.stop();
+      }
     });
-    const consumer = await h.consumer(await h.consumerDatabase(), { metrics });
-    await consumer.consumer.start();
-    await producer.relay.start();
-    await second.start();
-    try {
-      const ids = await producer.write(probeItems(300, 6), 10);
-      const rows = await waitFor(
-        async () => {
-          const r = await consumer.ledger();
-          return r.length >= ids.length && r;
-        },
-        { timeoutMs: 30_000, description: 'all events applied' },
-      );
-      expectExactlyOnce(rows, ids);
-      expect(await duplicatesSeen(metrics)).toBe(0);
-      const byKey = new Map<string, number[]>();
-      for (const r of rows) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r.sequence]);
-      for (const [, sequence] of byKey) expect(sequence).toEqual([...sequence].sort((x, y) => x - y));
-    } finally {
-      await second.stop();
-    }
-  });
+  }
 
   it('applies once when the consumer dies after applying and before committing its offset', async () => {
     const metrics = new BusMetrics(new Registry());
@@ -447,59 +496,23 @@ describe('delivery over kafka under broker faults', () => {
   });
 });
 
-describe('delivery in the all-in-one mode (PGlite, a schema per service, the bus kept in the same database)', () => {
-  let h: DeliveryHarness;
-  let embedded: EmbeddedPostgres;
-
-  beforeAll(async () => {
-    embedded = await EmbeddedPostgres.open();
-  });
-
-  afterAll(async () => {
-    await embedded.close();
-  });
-
-  beforeEach(async () => {
-    let n = 0;
-    // Exactly the all-in-one setup: the bus's log and offsets live in the same embedded database.
-    const bus = await InProcessBus.open({
-      partitionsOf: (topic) => TOPIC_CATALOG.find((t) => t.name === topic)?.partitions,
-      store: new EmbeddedBusStore(embedded),
-    });
-    h = new DeliveryHarness(
-      { name: 'in-process', client: () => bus, close: () => bus.close() },
-      async (label) => ({
-        kind: 'embedded',
-        embedded,
-        schema: `${label.replace(/[^a-z0-9]/g, '_')}_${Date.now()}_${n++}`,
-      }),
-    );
-  });
-
-  afterEach(async () => {
-    await h.close();
-  });
-
-  it('applies every event exactly once, woken by NOTIFY, with each service in its own schema', async () => {
-    const producer = await h.producer({ pollIntervalMs: 60_000 });
-    const consumer = await h.consumer(await h.consumerDatabase());
-    await consumer.consumer.start();
-    await producer.relay.start();
-    const ids = await producer.write(probeItems(200, 8));
-    const rows = await waitFor(
-      async () => {
-        const r = await consumer.ledger();
-        return r.length >= ids.length && r;
-      },
-      { timeoutMs: 30_000, description: 'all events applied' },
-    );
-    expectExactlyOnce(rows, ids);
-    // The producer's tables are not visible from the consumer's schema and vice versa.
-    await expect(consumer.db.dataSource.query('SELECT count(*) FROM probe_state')).rejects.toThrow(
-      /probe_state/,
-    );
-    await expect(producer.db.dataSource.query('SELECT count(*) FROM probe_ledger')).rejects.toThrow(
-      /probe_ledger/,
-    );
+describe('the all-in-one setup', () => {
+  it('keeps each service in its own schema of the one embedded database', async () => {
+    const h = await allInOneHarness();
+    try {
+      const producer = await h.producer();
+      const consumer = await h.consumerDatabase();
+      await expect(consumer.dataSource.query('SELECT count(*) FROM probe_state')).rejects.toThrow(
+        /probe_state/,
+      );
+      await expect(producer.db.dataSource.query('SELECT count(*) FROM probe_ledger')).rejects.toThrow(
+        /probe_ledger/,
+      );
+      expect(await producer.db.dataSource.query('SELECT count(*)::int AS n FROM probe_state')).toEqual([
+        { n: 0 },
+      ]);
+    } finally {
+      await h.close();
+    }
   });
 });
