@@ -10,7 +10,17 @@ import {
   runTs,
   type TestDatabase,
 } from '@stratum/testing';
-import { waitFor } from '@stratum/util';
+import { waitFor, type WaitForOptions } from '@stratum/util';
+
+/** Polls readiness until it answers 503, and returns that report. */
+function notReadyReport(port: number, options: WaitForOptions) {
+  return waitFor(async () => {
+    const response = await fetch(`http://127.0.0.1:${port}/health/ready`);
+    return (
+      response.status === 503 && ((await response.json()) as { checks: Record<string, { ok: boolean }> })
+    );
+  }, options);
+}
 
 describe('resource-manager as its own process (distributed mode)', () => {
   let cluster: KafkaMockCluster;
@@ -73,15 +83,10 @@ describe('resource-manager as its own process (distributed mode)', () => {
 
     // Every broker goes down: readiness says the bus is unreachable; it recovers when they come back.
     for (const id of cluster.brokerIds) await cluster.brokerDown(id);
-    const busDown = await waitFor(
-      async () => {
-        const response = await fetch(`http://127.0.0.1:${port}/health/ready`);
-        return (
-          response.status === 503 && ((await response.json()) as { checks: Record<string, { ok: boolean }> })
-        );
-      },
-      { timeoutMs: 20_000, description: 'readiness reporting the unreachable brokers' },
-    );
+    const busDown = await notReadyReport(port, {
+      timeoutMs: 20_000,
+      description: 'readiness reporting the unreachable brokers',
+    });
     expect(busDown.checks.bus.ok).toBe(false);
     for (const id of cluster.brokerIds) await cluster.brokerUp(id);
     let lastReport = '';
@@ -98,15 +103,10 @@ describe('resource-manager as its own process (distributed mode)', () => {
 
     // The database goes away: readiness says so (liveness does not).
     await database.drop();
-    const notReady = await waitFor(
-      async () => {
-        const response = await fetch(`http://127.0.0.1:${port}/health/ready`);
-        return (
-          response.status === 503 && ((await response.json()) as { checks: Record<string, { ok: boolean }> })
-        );
-      },
-      { timeoutMs: 15_000, description: 'readiness reporting the lost database' },
-    );
+    const notReady = await notReadyReport(port, {
+      timeoutMs: 15_000,
+      description: 'readiness reporting the lost database',
+    });
     expect(notReady.checks.database.ok).toBe(false);
     expect((await fetch(`http://127.0.0.1:${port}/health/live`)).status).toBe(200);
     database = await createTestDatabase('rm_distributed_after');

@@ -18,6 +18,7 @@ import {
 } from '../src';
 import { type DatabaseTarget, ServiceDatabase } from '@stratum/persistence';
 import { createTestDatabase, KafkaMockCluster, type TestDatabase } from '@stratum/testing';
+import { waitFor, type WaitForOptions } from '@stratum/util';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 export const quietLog = { debug() {}, info() {}, warn() {}, error() {} };
@@ -102,7 +103,16 @@ export interface ProducerService {
 export interface ConsumerService {
   db: ServiceDatabase;
   consumer: EventConsumer;
-  ledger(): Promise<{ event_id: string; key: string; sequence: number; consumer: string }[]>;
+  ledger(): Promise<LedgerRow[]>;
+  /** Polls the ledger until it has at least `count` rows, then returns them. */
+  waitForLedger(count: number, options: WaitForOptions): Promise<LedgerRow[]>;
+}
+
+export interface LedgerRow {
+  event_id: string;
+  key: string;
+  sequence: number;
+  consumer: string;
 }
 
 export class DeliveryHarness {
@@ -222,11 +232,17 @@ export class DeliveryHarness {
       ...options,
     });
     this.stoppables.push(consumer);
+    const ledger = (): Promise<LedgerRow[]> =>
+      db.dataSource.query('SELECT event_id, key, sequence, consumer FROM probe_ledger ORDER BY id');
     return {
       db,
       consumer,
-      ledger: () =>
-        db.dataSource.query('SELECT event_id, key, sequence, consumer FROM probe_ledger ORDER BY id'),
+      ledger,
+      waitForLedger: (count, waitOptions) =>
+        waitFor(async () => {
+          const rows = await ledger();
+          return rows.length >= count && rows;
+        }, waitOptions),
     };
   }
 

@@ -113,13 +113,10 @@ describe.each(setups)('delivery over $name', ({ name: busName, harness, replicas
     await consumer.consumer.start();
     await producer.relay.start();
     const ids = await producer.write(probeItems(400, 16));
-    const rows = await waitFor(
-      async () => {
-        const r = await consumer.ledger();
-        return r.length >= ids.length && r;
-      },
-      { timeoutMs: 30_000, description: 'all events applied' },
-    );
+    const rows = await consumer.waitForLedger(ids.length, {
+      timeoutMs: 30_000,
+      description: 'all events applied',
+    });
     expectExactlyOnce(rows, ids);
     expect(await producer.relay.lag()).toEqual({ pending: 0, oldestPendingSeconds: 0 });
   });
@@ -143,13 +140,10 @@ describe.each(setups)('delivery over $name', ({ name: busName, harness, replicas
       await second.start();
       try {
         const ids = await producer.write(probeItems(300, 6), 10);
-        const rows = await waitFor(
-          async () => {
-            const r = await consumer.ledger();
-            return r.length >= ids.length && r;
-          },
-          { timeoutMs: 30_000, description: 'all events applied' },
-        );
+        const rows = await consumer.waitForLedger(ids.length, {
+          timeoutMs: 30_000,
+          description: 'all events applied',
+        });
         expectExactlyOnce(rows, ids);
         expect(await duplicatesSeen(metrics)).toBe(0);
         const byKey = new Map<string, number[]>();
@@ -338,13 +332,10 @@ describe.each(setups)('delivery over $name', ({ name: busName, harness, replicas
       idleMs: 1_500,
     });
     expect(report).toMatchObject({ replayed: 2, skipped: 2, unreadable: 0 });
-    const rows = await waitFor(
-      async () => {
-        const r = await consumer.ledger();
-        return r.length >= ids.length && r;
-      },
-      { timeoutMs: 30_000, description: 'replayed events applied' },
-    );
+    const rows = await consumer.waitForLedger(ids.length, {
+      timeoutMs: 30_000,
+      description: 'replayed events applied',
+    });
     expectExactlyOnce(rows, ids);
   });
 
@@ -364,13 +355,10 @@ describe.each(setups)('delivery over $name', ({ name: busName, harness, replicas
     const ids = await producer.write(probeItems(30, 1));
     await consumer.consumer.start();
     await producer.relay.start();
-    const rows = await waitFor(
-      async () => {
-        const r = await consumer.ledger();
-        return r.length >= ids.length - 1 && r;
-      },
-      { timeoutMs: 30_000, description: 'all but the refused event applied' },
-    );
+    const rows = await consumer.waitForLedger(ids.length - 1, {
+      timeoutMs: 30_000,
+      description: 'all but the refused event applied',
+    });
     expectExactlyOnce(
       rows,
       ids.filter((_, i) => i !== 5),
@@ -399,13 +387,10 @@ describe.each(setups)('delivery over $name', ({ name: busName, harness, replicas
     });
     await b.consumer.stop();
     ids.push(...(await producer.write(items.slice(600))));
-    const rows = await waitFor(
-      async () => {
-        const r = await a.ledger();
-        return r.length >= ids.length && r;
-      },
-      { timeoutMs: 60_000, description: 'all events applied after the rebalance' },
-    );
+    const rows = await a.waitForLedger(ids.length, {
+      timeoutMs: 60_000,
+      description: 'all events applied after the rebalance',
+    });
     expectExactlyOnce(rows, ids);
     const byKey = new Map<string, number[]>();
     for (const r of rows) byKey.set(r.key, [...(byKey.get(r.key) ?? []), r.sequence]);
@@ -463,13 +448,10 @@ describe('delivery over kafka under broker faults', () => {
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, outageEnds - Date.now())));
     await h.bus.cluster!.brokerUp(1);
     ids.push(...(await producer.write(probeItems(100, 12, 'c'))));
-    const rows = await waitFor(
-      async () => {
-        const r = await consumer.ledger();
-        return r.length >= ids.length && r;
-      },
-      { timeoutMs: 90_000, description: 'every event applied after the broker came back' },
-    );
+    const rows = await consumer.waitForLedger(ids.length, {
+      timeoutMs: 90_000,
+      description: 'every event applied after the broker came back',
+    });
     expectExactlyOnce(rows, ids);
   });
 
@@ -485,13 +467,10 @@ describe('delivery over kafka under broker faults', () => {
     for (let p = 0; p < BenchProbe.Topic.partitions; p++)
       await h.bus.cluster!.moveLeader(BenchProbe.Topic.name, p, 3);
     ids.push(...(await producer.write(probeItems(150, 12, 'c'))));
-    const rows = await waitFor(
-      async () => {
-        const r = await consumer.ledger();
-        return r.length >= ids.length && r;
-      },
-      { timeoutMs: 60_000, description: 'every event applied across leader moves' },
-    );
+    const rows = await consumer.waitForLedger(ids.length, {
+      timeoutMs: 60_000,
+      description: 'every event applied across leader moves',
+    });
     expectExactlyOnce(rows, ids);
   });
 });
