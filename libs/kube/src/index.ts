@@ -1,1 +1,10 @@
-export {};
+export * from './lib/client';
+export * from './lib/clusters';
+export * from './lib/errors';
+export * from './lib/informer';
+export * from './lib/readiness';
+export * from './lib/resources';
+export * from './lib/watch';
+export * from './lib/simulator/ip-pools';
+export * from './lib/simulator/node-simulator';
+export * from './lib/simulator/usage';
