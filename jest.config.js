@@ -31,6 +31,7 @@ module.exports = {
   },
   moduleNameMapper,
   globalSetup: '<rootDir>/libs/testing/src/global-setup.ts',
+  globalTeardown: '<rootDir>/libs/testing/src/global-teardown.ts',
   testTimeout: 60_000,
   // Two cores: suites on the real bench run two at a time.
   maxWorkers: 2,

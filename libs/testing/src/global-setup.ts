@@ -3,13 +3,25 @@
  *  - PostgreSQL: reachable, or started when this machine has a local cluster and we are root;
  *    databases left behind by a killed run are dropped.
  *  - Kafka: the librdkafka mock-cluster harness is compiled (suites start their own clusters).
+ *  - Kubernetes: the 1.20.2 binaries are built (first run only), benches left by a killed run are
+ *    removed, and ONE shared KubeBench (bench-a, bench-b, with controllers) is started for the whole
+ *    run; tests find it through sharedKubeBench(). global-teardown.ts stops it.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import {
+  cleanupLeftoverKubeBenches,
+  ensureKubeBinaries,
+  KubeBench,
+  SHARED_KUBE_BENCH_ENV,
+} from './lib/kube-bench';
 import { adminUrl, checkPostgres, creatorPid } from './lib/postgres';
 import { isAlive } from './lib/process';
+
+/** Global setup and teardown run in the same process: globalThis carries the bench between them. */
+const sharedBenchHolder = globalThis as { stratumSharedKubeBench?: KubeBench };
 
 async function ensurePostgres(): Promise<void> {
   try {
@@ -50,4 +62,20 @@ export default async function globalSetup(): Promise<void> {
   execFileSync('bash', [join(__dirname, '../../../tools/kafka-mock/build.sh')], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  await startSharedKubeBench();
+}
+
+async function startSharedKubeBench(): Promise<void> {
+  const binaries = ensureKubeBinaries();
+  cleanupLeftoverKubeBenches();
+  const bench = await KubeBench.start();
+  sharedBenchHolder.stratumSharedKubeBench = bench;
+  // Workers are forked after global setup with a copy of this environment, so the variable reaches
+  // them (and the in-band runner, which is this process). The file keeps it small and readable.
+  const infoPath = join(bench.dir, 'bench-info.json');
+  writeFileSync(infoPath, JSON.stringify(bench.info(), null, 2));
+  process.env[SHARED_KUBE_BENCH_ENV] = infoPath;
+  const seconds = (bench.timings.totalMs / 1000).toFixed(1);
+  const build = binaries.built ? `binaries built in ${(binaries.ms / 1000).toFixed(0)} s` : 'binaries cached';
+  process.stdout.write(`\nkube bench: ${bench.clusters.length} clusters up in ${seconds} s (${build})\n`);
 }
