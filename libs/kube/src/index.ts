@@ -8,3 +8,4 @@ export * from './lib/watch';
 export * from './lib/simulator/ip-pools';
 export * from './lib/simulator/node-simulator';
 export * from './lib/simulator/usage';
+export * from './lib/sandbox';
