@@ -110,7 +110,7 @@ export class NodeSimulator {
     { spec: SimulatedNode; index: number; podPool: IpPool; start: string }
   >();
   private readonly pods = new Map<string, TrackedPod>();
-  private readonly networkPools = new Map<string, IpPool>();
+  private readonly networkPools = new Map<string, Promise<IpPool>>();
   private readonly behaviours: Array<{ match: PodMatch; behaviour: PodBehaviour; [RULE_ORDER]: number }> = [];
   private readonly usages: Array<{ match: PodMatch; source: UsageSource; since: number }> = [];
   private informer!: Informer<PodLike>;
@@ -483,26 +483,31 @@ export class NodeSimulator {
     this.pods.delete(key);
   }
 
+  /** A pod already running (the simulator restarted): take its addresses back, do not restart it. */
   private adopt(tracked: TrackedPod): void {
     tracked.startedAt = Date.parse(tracked.pod.status?.startTime ?? '') || Date.now();
     tracked.counters = new UsageAccumulator(Date.now());
-    const podIp = tracked.pod.status?.podIP;
+    const podPool = this.nodes.get(tracked.node)!.podPool;
     const status = tracked.pod.metadata?.annotations?.[MULTUS_NETWORK_STATUS];
-    if (status) {
-      for (const entry of JSON.parse(status) as Array<{ name: string; ips?: string[]; default?: boolean }>) {
-        if (entry.default || !entry.ips?.[0]) continue;
-        const [namespace, name] = entry.name.includes('/')
-          ? entry.name.split('/')
-          : [tracked.namespace, entry.name];
-        const pool = this.networkPools.get(`${namespace}/${name}`);
-        if (pool) {
-          pool.claim(tracked.key, entry.ips[0]);
-          tracked.pools.push(pool);
-        }
+    if (!status) {
+      if (tracked.pod.status?.podIP) podPool.claim(tracked.key, tracked.pod.status.podIP);
+      return;
+    }
+    for (const entry of JSON.parse(status) as Array<{ name: string; ips?: string[]; default?: boolean }>) {
+      const ip = entry.ips?.[0];
+      if (!ip) continue;
+      if (entry.default) {
+        podPool.claim(tracked.key, ip);
+        continue;
       }
-    } else if (podIp) {
-      const podPool = this.nodes.get(tracked.node)!.podPool;
-      if (podPool.cidr && podIp) podPool.claim(tracked.key, podIp);
+      const [namespace, name] = entry.name.includes('/')
+        ? entry.name.split('/')
+        : [tracked.namespace, entry.name];
+      this.run(`re-claim ${ip} for ${tracked.key}`, async () => {
+        const pool = await this.networkPool(namespace, name);
+        pool.claim(tracked.key, ip);
+        tracked.pools.push(pool);
+      });
     }
   }
 
@@ -687,10 +692,21 @@ export class NodeSimulator {
       await this.event(tracked, 'Warning', 'BackOff', 'Back-off restarting failed container');
   }
 
-  private async networkPool(namespace: string, name: string): Promise<IpPool> {
+  /** One pool per tenant network; concurrent first uses share one lookup (else each had its own pool). */
+  private networkPool(namespace: string, name: string): Promise<IpPool> {
     const key = `${namespace}/${name}`;
-    const existing = this.networkPools.get(key);
-    if (existing) return existing;
+    let pool = this.networkPools.get(key);
+    if (!pool) {
+      pool = this.loadNetworkPool(namespace, name);
+      this.networkPools.set(key, pool);
+      // A failed lookup (NAD not there yet) is retried by the next pod.
+      pool.catch(() => this.networkPools.delete(key));
+    }
+    return pool;
+  }
+
+  private async loadNetworkPool(namespace: string, name: string): Promise<IpPool> {
+    const key = `${namespace}/${name}`;
     let nad: (KubeObject & { spec?: { config?: string } }) | undefined;
     try {
       nad = await this.client.get({
@@ -705,9 +721,7 @@ export class NodeSimulator {
     }
     const ipam = ipamFromCniConfig(nad?.spec?.config ?? '');
     if (!ipam) throw new Error(`NetworkAttachmentDefinition ${key} has no IPAM range in spec.config`);
-    const pool = new IpPool(ipam.range, ipam);
-    this.networkPools.set(key, pool);
-    return pool;
+    return new IpPool(ipam.range, ipam);
   }
 
   private behaviourOf(pod: PodLike): Required<Pick<PodBehaviour, 'readyDelayMs'>> & PodBehaviour {
