@@ -1,0 +1,558 @@
+/**
+ * The Kubernetes contract: what Stratum relies on from an API server, written once and run against
+ * both the sandbox cluster and the real kube-apiserver bench (issue #3), so the sandbox cannot
+ * drift. Each case is a plain async function that throws on a violation, so a test can also run
+ * one case against a deliberately wrong sandbox and see it fail.
+ */
+import { expect } from '@jest/globals';
+import { waitFor } from '@stratum/util';
+import {
+  ConflictError,
+  deploymentReadiness,
+  InvalidError,
+  type KubeClient,
+  type KubeObject,
+  MULTUS_NETWORK_STATUS,
+  MULTUS_NETWORKS,
+  NotFoundError,
+  type NodeSimulator,
+  SIM_ANNOTATIONS,
+  waitForReady,
+  type WatchEvent,
+} from '../../src';
+
+export interface ContractContext {
+  /** Field manager "stratum-contract". */
+  client: KubeClient;
+  /** The same cluster with another field manager ("stratum-other"). */
+  other: KubeClient;
+  simulator: NodeSimulator;
+  /**
+   * A fresh namespace whose pods land on this simulator's nodes, and only on those that also match
+   * `nodeSelector` (PodNodeSelector: the namespace's `scheduler.alpha.kubernetes.io/node-selector`).
+   */
+  namespace(options?: { nodeSelector?: Record<string, string> }): Promise<string>;
+}
+
+export interface ContractCase {
+  name: string;
+  run(ctx: ContractContext): Promise<void>;
+}
+
+const configMap = (
+  namespace: string,
+  name: string,
+  data: Record<string, string>,
+  extra: Partial<KubeObject> = {},
+): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, namespace, ...(extra.metadata ?? {}) },
+  data,
+});
+
+const deployment = (
+  namespace: string,
+  name: string,
+  replicas: number,
+  annotations: Record<string, string> = {},
+): KubeObject => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, namespace },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: name } },
+    template: {
+      metadata: { labels: { app: name }, annotations },
+      spec: { containers: [{ name: 'app', image: 'registry.test/app:1' }] },
+    },
+  },
+});
+
+const ref = (kind: string, namespace: string, name: string, apiVersion = 'v1') => ({
+  apiVersion,
+  kind,
+  namespace,
+  name,
+});
+
+/** Collects watch events until `until` holds for them (or the deadline). */
+async function watchUntil(
+  client: KubeClient,
+  apiVersion: string,
+  kind: string,
+  options: { namespace: string; resourceVersion: string; fieldSelector?: string },
+  act: () => Promise<void>,
+  until: (events: Array<WatchEvent & { type: 'ADDED' | 'MODIFIED' | 'DELETED' }>) => boolean,
+  timeoutMs = 15_000,
+) {
+  const events: Array<WatchEvent & { type: 'ADDED' | 'MODIFIED' | 'DELETED' }> = [];
+  const handle = await client.watch(apiVersion, kind, options, (event) => {
+    if (event.type !== 'BOOKMARK') events.push(event);
+  });
+  try {
+    await act();
+    await waitFor(() => until(events), {
+      timeoutMs,
+      description: `watch events on ${kind} (${events.map((e) => e.type).join(',')})`,
+    });
+    return events;
+  } finally {
+    handle.stop();
+  }
+}
+
+export const kubeContractCases: ContractCase[] = [
+  {
+    name: 'create returns the stored object, get reads it back',
+    async run({ client, namespace }) {
+      const ns = await namespace();
+      const created = await client.create(configMap(ns, 'settings', { mode: 'a' }));
+      expect(created.metadata?.uid).toEqual(expect.any(String));
+      expect(created.metadata?.resourceVersion).toEqual(expect.any(String));
+      expect(created.metadata?.creationTimestamp).toEqual(expect.any(String));
+      const read = await client.get(ref('ConfigMap', ns, 'settings'));
+      expect(read.data).toEqual({ mode: 'a' });
+      expect(read.metadata?.uid).toBe(created.metadata?.uid);
+      const listed = await client.list('v1', 'ConfigMap', { namespace: ns });
+      expect(listed.items.map((i) => i.metadata?.name)).toContain('settings');
+      expect(listed.items.every((i) => i.kind === 'ConfigMap')).toBe(true);
+    },
+  },
+  {
+    name: 'create of an existing object is a conflict (AlreadyExists), and changes nothing',
+    async run({ client, namespace }) {
+      const ns = await namespace();
+      await client.create(configMap(ns, 'twice', { v: '1' }));
+      const second = client.create(configMap(ns, 'twice', { v: '2' }));
+      await expect(second).rejects.toBeInstanceOf(ConflictError);
+      await expect(second).rejects.toMatchObject({ status: 409, reason: 'AlreadyExists' });
+      expect((await client.get(ref('ConfigMap', ns, 'twice'))).data).toEqual({ v: '1' });
+    },
+  },
+  {
+    name: 'not found: get, delete and create in a missing namespace',
+    async run({ client, namespace }) {
+      const ns = await namespace();
+      await expect(client.get(ref('ConfigMap', ns, 'missing'))).rejects.toBeInstanceOf(NotFoundError);
+      expect(await client.find(ref('ConfigMap', ns, 'missing'))).toBeUndefined();
+      expect(await client.delete(ref('ConfigMap', ns, 'missing'))).toBe(false);
+      await expect(client.create(configMap(`${ns}-absent`, 'x', {}))).rejects.toBeInstanceOf(NotFoundError);
+    },
+  },
+  {
+    name: 'invalid objects are refused with the offending field',
+    async run({ client, namespace }) {
+      const ns = await namespace();
+      const badName = client.create(configMap(ns, 'Not_A_DNS_Name', {}));
+      await expect(badName).rejects.toBeInstanceOf(InvalidError);
+      await expect(badName).rejects.toMatchObject({ status: 422, reason: 'Invalid' });
+      const bad = deployment(ns, 'mismatch', 1) as {
+        spec: { selector: { matchLabels: Record<string, string> } };
+      } & KubeObject;
+      bad.spec.selector.matchLabels = { app: 'other' };
+      const error = (await client.create(bad).catch((e: unknown) => e)) as InvalidError;
+      expect(error).toBeInstanceOf(InvalidError);
+      expect(error.causes.map((c) => c.field)).toContain('spec.template.metadata.labels');
+      await expect(client.find(ref('Deployment', ns, 'mismatch', 'apps/v1'))).resolves.toBeUndefined();
+    },
+  },
+  {
+    name: 'server-side apply creates, updates, removes fields it no longer sets, and conflicts across managers unless forced',
+    async run({ client, other, namespace }) {
+      const ns = await namespace();
+      const first = await client.apply(configMap(ns, 'applied', { a: '1', b: '2' }));
+      expect(first.data).toEqual({ a: '1', b: '2' });
+      const again = await client.apply(configMap(ns, 'applied', { a: '1', b: '2' }));
+      expect(again.metadata?.resourceVersion).toBe(first.metadata?.resourceVersion); // no-op apply
+      const dropped = await client.apply(configMap(ns, 'applied', { a: '1' }));
+      expect(dropped.data).toEqual({ a: '1' });
+      const conflict = other.apply(configMap(ns, 'applied', { a: 'changed' }));
+      await expect(conflict).rejects.toBeInstanceOf(ConflictError);
+      await expect(conflict).rejects.toMatchObject({ status: 409, reason: 'Conflict' });
+      const sharedOk = await other.apply(configMap(ns, 'applied', { a: '1', c: '3' }));
+      expect(sharedOk.data).toEqual({ a: '1', c: '3' });
+      const forced = await other.apply(configMap(ns, 'applied', { a: 'forced', c: '3' }), { force: true });
+      expect(forced.data).toEqual({ a: 'forced', c: '3' });
+      const managers = (forced.metadata?.managedFields as Array<{ manager: string; operation: string }>).map(
+        (m) => `${m.manager}:${m.operation}`,
+      );
+      expect(managers).toContain('stratum-other:Apply');
+    },
+  },
+  {
+    name: 'replace with a stale resourceVersion is a conflict',
+    async run({ client, namespace }) {
+      const ns = await namespace();
+      const created = await client.create(configMap(ns, 'versioned', { v: '1' }));
+      await client.replace({ ...created, data: { v: '2' } });
+      const stale = client.replace({ ...created, data: { v: '3' } });
+      await expect(stale).rejects.toBeInstanceOf(ConflictError);
+      await expect(stale).rejects.toMatchObject({ reason: 'Conflict' });
+      expect((await client.get(ref('ConfigMap', ns, 'versioned'))).data).toEqual({ v: '2' });
+    },
+  },
+  {
+    name: 'generation moves with the spec, not with status or metadata',
+    async run({ client, namespace }) {
+      const ns = await namespace();
+      const created = await client.apply(deployment(ns, 'gen', 0));
+      expect(created.metadata?.generation).toBe(1);
+      const labelled = await client.mergePatch(ref('Deployment', ns, 'gen', 'apps/v1'), {
+        metadata: { labels: { tier: 'web' } },
+      });
+      expect(labelled.metadata?.generation).toBe(1);
+      const respec = await client.mergePatch(ref('Deployment', ns, 'gen', 'apps/v1'), {
+        spec: { replicas: 0, minReadySeconds: 1 },
+      });
+      expect(respec.metadata?.generation).toBe(2);
+    },
+  },
+  {
+    name: 'a watch from a resourceVersion sees create, update and delete in order',
+    async run({ client, namespace }) {
+      const ns = await namespace();
+      const start = await client.list('v1', 'ConfigMap', { namespace: ns });
+      const events = await watchUntil(
+        client,
+        'v1',
+        'ConfigMap',
+        { namespace: ns, resourceVersion: start.resourceVersion, fieldSelector: 'metadata.name=watched' },
+        async () => {
+          await client.create(configMap(ns, 'watched', { v: '1' }));
+          await client.mergePatch(ref('ConfigMap', ns, 'watched'), { data: { v: '2' } });
+          await client.delete(ref('ConfigMap', ns, 'watched'));
+        },
+        (seen) => seen.some((e) => e.type === 'DELETED'),
+      );
+      expect(events.map((e) => e.type)).toEqual(['ADDED', 'MODIFIED', 'DELETED']);
+      expect((events[1].object.data as Record<string, string>).v).toBe('2');
+      expect(events.every((e) => e.object.kind === 'ConfigMap')).toBe(true);
+    },
+  },
+  {
+    name: 'the scale subresource changes replicas, and a watch sees it',
+    async run({ client, namespace }) {
+      const ns = await namespace();
+      const created = await client.create(deployment(ns, 'scalable', 1));
+      const events = await watchUntil(
+        client,
+        'apps/v1',
+        'Deployment',
+        {
+          namespace: ns,
+          resourceVersion: created.metadata!.resourceVersion!,
+          fieldSelector: 'metadata.name=scalable',
+        },
+        async () => {
+          const scaled = await client.scale(ref('Deployment', ns, 'scalable', 'apps/v1'), 3);
+          expect(scaled.replicas).toBe(3);
+        },
+        (seen) => seen.some((e) => (e.object.spec as { replicas?: number }).replicas === 3),
+      );
+      expect(events[0].type).toBe('MODIFIED');
+      const scale = await client.getScale(ref('Deployment', ns, 'scalable', 'apps/v1'));
+      expect(scale.replicas).toBe(3);
+      expect(scale.selector).toBe('app=scalable');
+    },
+  },
+  {
+    name: 'delete with a finalizer waits until the finalizer is removed',
+    async run({ client, namespace }) {
+      const ns = await namespace();
+      await client.create(configMap(ns, 'guarded', {}, { metadata: { finalizers: ['stratum.io/cleanup'] } }));
+      expect(await client.delete(ref('ConfigMap', ns, 'guarded'))).toBe(true);
+      const pending = await client.get(ref('ConfigMap', ns, 'guarded'));
+      expect(pending.metadata?.deletionTimestamp).toEqual(expect.any(String));
+      await client.mergePatch(ref('ConfigMap', ns, 'guarded'), { metadata: { finalizers: null } });
+      await waitFor(async () => (await client.find(ref('ConfigMap', ns, 'guarded'))) === undefined, {
+        description: 'the finalized ConfigMap to disappear',
+      });
+    },
+  },
+  {
+    name: 'a Deployment becomes ready through the node simulator, pods get node IPs and log files',
+    async run({ client, simulator, namespace }) {
+      const ns = await namespace();
+      await client.apply(deployment(ns, 'web', 2));
+      const ready = await waitForReady(client, ref('Deployment', ns, 'web', 'apps/v1'), 30_000);
+      expect(deploymentReadiness(ready!).ready).toBe(true);
+      const pods = await client.list<KubeObject & { status?: { podIP?: string; phase?: string } }>(
+        'v1',
+        'Pod',
+        { namespace: ns, labelSelector: 'app=web' },
+      );
+      expect(pods.items).toHaveLength(2);
+      for (const pod of pods.items) {
+        expect(pod.status?.phase).toBe('Running');
+        expect(pod.status?.podIP).toMatch(/^10\.244\.\d+\.\d+$/);
+        const log = simulator.containerLogPath(ns, pod.metadata!.name!, 'app');
+        const { readFile } = await import('node:fs/promises');
+        expect(await readFile(log, 'utf8')).toMatch(/^\S+Z stdout F started registry\.test\/app:1$/m);
+      }
+    },
+  },
+  {
+    name: 'tenant network: a pod gets its requested fixed IP from the NetworkAttachmentDefinition subnet; a taken IP is refused',
+    async run({ client, namespace }) {
+      const ns = await namespace();
+      await client.create({
+        apiVersion: 'k8s.cni.cncf.io/v1',
+        kind: 'NetworkAttachmentDefinition',
+        metadata: { name: 'tenant-net', namespace: ns },
+        spec: {
+          config: JSON.stringify({
+            cniVersion: '0.3.1',
+            type: 'macvlan',
+            master: 'eth1',
+            mode: 'bridge',
+            ipam: { type: 'whereabouts', range: '10.77.0.0/24', gateway: '10.77.0.1' },
+          }),
+        },
+      });
+      const pod = (name: string, ips?: string[]): KubeObject => ({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name,
+          namespace: ns,
+          annotations: {
+            [MULTUS_NETWORKS]: JSON.stringify([{ name: 'tenant-net', ...(ips ? { ips } : {}) }]),
+          },
+        },
+        spec: { containers: [{ name: 'app', image: 'registry.test/app:1' }] },
+      });
+      await client.create(pod('fixed', ['10.77.0.50/24']));
+      await client.create(pod('dynamic'));
+      const ipOf = (name: string) =>
+        waitFor(
+          async () =>
+            (await client.get<KubeObject & { status?: { podIP?: string } }>(ref('Pod', ns, name))).status
+              ?.podIP,
+          {
+            timeoutMs: 20_000,
+            description: `pod ${name} to get an IP`,
+          },
+        );
+      expect(await ipOf('fixed')).toBe('10.77.0.50');
+      expect(await ipOf('dynamic')).toBe('10.77.0.2'); // .1 is the gateway
+      const status = JSON.parse(
+        (await client.get(ref('Pod', ns, 'fixed'))).metadata!.annotations![MULTUS_NETWORK_STATUS],
+      ) as Array<{ name: string; ips: string[] }>;
+      expect(status.find((s) => s.name === `${ns}/tenant-net`)?.ips).toEqual(['10.77.0.50']);
+      await client.create(pod('clash', ['10.77.0.50/24']));
+      let clash: KubeObject | undefined;
+      const waiting = await waitFor(
+        async () => {
+          clash = await client.get<
+            KubeObject & {
+              status?: {
+                containerStatuses?: Array<{ state?: { waiting?: { reason?: string; message?: string } } }>;
+              };
+            }
+          >(ref('Pod', ns, 'clash'));
+          return (
+            clash as {
+              status?: {
+                containerStatuses?: Array<{ state?: { waiting?: { reason?: string; message?: string } } }>;
+              };
+            }
+          ).status?.containerStatuses?.[0]?.state?.waiting;
+        },
+        { timeoutMs: 20_000, description: 'the clashing pod to report why it cannot start' },
+      ).catch((error: Error) => {
+        throw new Error(
+          `${error.message}; pod: ${JSON.stringify({ spec: { nodeName: (clash?.spec as { nodeName?: string })?.nodeName }, status: clash?.status })}`,
+        );
+      });
+      expect(waiting.reason).toBe('ContainerCreating');
+      expect(waiting.message).toContain('10.77.0.50 is already in use');
+    },
+  },
+  {
+    name: 'the simulator fails pods on request: image pull error, crash loop, never ready',
+    async run({ client, namespace }) {
+      const ns = await namespace();
+      for (const failure of ['image-pull', 'crash-loop', 'never-ready']) {
+        await client.apply(deployment(ns, failure, 1, { [SIM_ANNOTATIONS.failure]: failure }));
+      }
+      type PodStatus = KubeObject & {
+        status?: {
+          phase?: string;
+          containerStatuses?: Array<{
+            ready?: boolean;
+            state?: { waiting?: { reason?: string }; running?: object };
+          }>;
+        };
+      };
+      const statusOf = (app: string) =>
+        waitFor(
+          async () => {
+            const [pod] = (
+              await client.list<PodStatus>('v1', 'Pod', { namespace: ns, labelSelector: `app=${app}` })
+            ).items;
+            return pod?.status?.containerStatuses?.[0] ? pod.status : undefined;
+          },
+          { timeoutMs: 30_000, description: `the ${app} pod's container status` },
+        );
+      expect((await statusOf('image-pull')).containerStatuses![0].state?.waiting?.reason).toBe(
+        'ErrImagePull',
+      );
+      expect((await statusOf('crash-loop')).containerStatuses![0].state?.waiting?.reason).toBe(
+        'CrashLoopBackOff',
+      );
+      const neverReady = await statusOf('never-ready');
+      expect(neverReady.phase).toBe('Running');
+      expect(neverReady.containerStatuses![0].ready).toBe(false);
+      const deploymentStatus = await client.get(ref('Deployment', ns, 'never-ready', 'apps/v1'));
+      expect(deploymentReadiness(deploymentStatus).ready).toBe(false);
+    },
+  },
+  {
+    name: "a namespace's node selector confines its pods to the matching nodes",
+    async run({ client, namespace }) {
+      const ns = await namespace({ nodeSelector: { 'stratum.io/rack': 'rack-2' } });
+      await client.apply(deployment(ns, 'pinned', 3));
+      await waitForReady(client, ref('Deployment', ns, 'pinned', 'apps/v1'), 30_000);
+      const pods = await client.list<
+        KubeObject & { spec?: { nodeName?: string; nodeSelector?: Record<string, string> } }
+      >('v1', 'Pod', { namespace: ns });
+      expect(pods.items).toHaveLength(3);
+      for (const pod of pods.items) {
+        expect(pod.spec?.nodeName).toMatch(/-node-2$/);
+        expect(pod.spec?.nodeSelector?.['stratum.io/rack']).toBe('rack-2');
+      }
+    },
+  },
+  {
+    name: 'deleting a Deployment removes its ReplicaSets and Pods (garbage collection)',
+    async run({ client, namespace }) {
+      const ns = await namespace();
+      await client.apply(deployment(ns, 'doomed', 2));
+      await waitForReady(client, ref('Deployment', ns, 'doomed', 'apps/v1'), 30_000);
+      expect((await client.list('apps/v1', 'ReplicaSet', { namespace: ns })).items).toHaveLength(1);
+      expect(await client.delete(ref('Deployment', ns, 'doomed', 'apps/v1'))).toBe(true);
+      await waitFor(
+        async () =>
+          (await client.list('apps/v1', 'ReplicaSet', { namespace: ns })).items.length === 0 &&
+          (await client.list('v1', 'Pod', { namespace: ns })).items.length === 0,
+        { timeoutMs: 30_000, description: 'the ReplicaSet and Pods of the deleted Deployment to go' },
+      );
+    },
+  },
+  {
+    name: 'a StatefulSet gets ordered pod names and becomes ready',
+    async run({ client, namespace }) {
+      const ns = await namespace();
+      await client.apply({
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'ledger', namespace: ns },
+        spec: {
+          replicas: 2,
+          serviceName: 'ledger',
+          selector: { matchLabels: { app: 'ledger' } },
+          template: {
+            metadata: { labels: { app: 'ledger' } },
+            spec: { containers: [{ name: 'db', image: 'registry.test/db:1' }] },
+          },
+        },
+      });
+      await waitForReady(client, ref('StatefulSet', ns, 'ledger', 'apps/v1'), 45_000);
+      const names = (await client.list('v1', 'Pod', { namespace: ns })).items
+        .map((p) => p.metadata?.name)
+        .sort();
+      expect(names).toEqual(['ledger-0', 'ledger-1']);
+    },
+  },
+  {
+    name: 'deleting a namespace removes what is in it, then the namespace',
+    async run({ client, namespace }) {
+      const ns = await namespace();
+      await client.create(configMap(ns, 'inside', { v: '1' }));
+      await client.apply(deployment(ns, 'inside', 1));
+      await waitForReady(client, ref('Deployment', ns, 'inside', 'apps/v1'), 30_000);
+      expect(await client.delete({ apiVersion: 'v1', kind: 'Namespace', name: ns })).toBe(true);
+      const terminating = await client.find<KubeObject & { status?: { phase?: string } }>({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        name: ns,
+      });
+      if (terminating) expect(terminating.status?.phase).toBe('Terminating');
+      await waitFor(
+        async () => (await client.find({ apiVersion: 'v1', kind: 'Namespace', name: ns })) === undefined,
+        {
+          timeoutMs: 45_000,
+          intervalMs: 200,
+          description: `namespace ${ns} to be deleted`,
+        },
+      );
+      await expect(client.create(configMap(ns, 'after', {}))).rejects.toBeInstanceOf(NotFoundError);
+    },
+  },
+  {
+    name: 'the simulator serves usage set per workload in the Summary API shape, and writes app logs to volume host paths',
+    async run({ client, simulator, namespace }) {
+      const ns = await namespace();
+      await client.apply({
+        ...deployment(ns, 'busy', 1),
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'busy' } },
+          template: {
+            metadata: { labels: { app: 'busy' } },
+            spec: {
+              containers: [
+                {
+                  name: 'app',
+                  image: 'registry.test/app:1',
+                  volumeMounts: [{ name: 'logs', mountPath: '/app/logs' }],
+                },
+              ],
+              volumes: [{ name: 'logs', emptyDir: {} }],
+            },
+          },
+        },
+      });
+      await waitForReady(client, ref('Deployment', ns, 'busy', 'apps/v1'), 30_000);
+      simulator.setUsage(
+        { namespace: ns, labels: { app: 'busy' } },
+        { cpuMillicores: 250, memoryBytes: 64 * 1024 * 1024 },
+      );
+      const [pod] = (
+        await client.list<KubeObject & { spec?: { nodeName?: string } }>('v1', 'Pod', {
+          namespace: ns,
+          labelSelector: 'app=busy',
+        })
+      ).items;
+      const response = await fetch(simulator.nodeSummaryUrl(pod.spec!.nodeName!));
+      expect(response.status).toBe(200);
+      const summary = (await response.json()) as {
+        node: { nodeName: string; cpu: { usageNanoCores: number } };
+        pods: Array<{
+          podRef: { name: string; namespace: string };
+          cpu: { usageNanoCores: number };
+          memory: { workingSetBytes: number };
+          network: { rxBytes: number };
+          volume: Array<{ name: string }>;
+        }>;
+      };
+      expect(summary.node.nodeName).toBe(pod.spec!.nodeName);
+      const stats = summary.pods.find(
+        (p) => p.podRef.namespace === ns && p.podRef.name === pod.metadata!.name,
+      );
+      expect(stats?.cpu.usageNanoCores).toBe(250_000_000);
+      expect(stats?.memory.workingSetBytes).toBe(64 * 1024 * 1024);
+      // A real cluster also mounts the service-account token volume.
+      expect(stats?.volume.map((v) => v.name)).toContain('logs');
+      expect(summary.node.cpu.usageNanoCores).toBeGreaterThanOrEqual(250_000_000);
+      const path = await simulator.writeAppLog(ns, pod.metadata!.name!, 'app', '/app/logs/app.log', [
+        'hello from the app',
+      ]);
+      expect(path).toContain(
+        `/var/lib/kubelet/pods/${pod.metadata!.uid}/volumes/kubernetes.io~empty-dir/logs/app.log`,
+      );
+    },
+  },
+];
