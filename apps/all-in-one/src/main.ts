@@ -18,7 +18,9 @@ import {
   startService,
 } from '@stratum/service-kit';
 import { createLog, initTelemetry } from '@stratum/telemetry';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { KubeClusters, NodeSimulator, SandboxCluster } from '@stratum/kube';
 import { z } from 'zod';
 
 const launcherEnv = z.object({
@@ -28,12 +30,53 @@ const launcherEnv = z.object({
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(120_000).default(8_000),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  /** A real cluster's kubeconfig; when unset, a sandbox cluster with simulated nodes runs in-process. */
+  KUBECONFIG: z.string().min(1).optional(),
+  /** Simulated nodes of the sandbox cluster. */
+  SANDBOX_NODES: z.coerce.number().int().min(1).max(50).default(3),
 });
 
 function loadDefinition(name: ServiceName): ServiceDefinition {
   const entry = join(resolve(__dirname, '../..'), name, 'src', 'service');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require(entry) as { service: ServiceDefinition }).service;
+}
+
+/**
+ * The sandbox cluster (an in-process Kubernetes API server, state kept in the data directory) and a
+ * node simulator playing the kubelet for its nodes, so stacks really reach Running on a laptop.
+ */
+async function startSandbox(dataDir: string, nodes: number) {
+  const dir = join(dataDir, 'kube');
+  await mkdir(dir, { recursive: true });
+  const cluster = await SandboxCluster.start({
+    name: 'sandbox',
+    persistPath: join(dir, 'sandbox-state.json'),
+  });
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  // Owner-only: it holds the sandbox's bearer token.
+  await writeFile(kubeconfigPath, cluster.kubeconfig(), { mode: 0o600 });
+  const nodeRoot = join(dataDir, 'nodes');
+  const clusters = KubeClusters.fromYaml(cluster.kubeconfig(), { fieldManager: 'stratum-node-simulator' });
+  const simulator = await NodeSimulator.start({
+    client: clusters.client(),
+    nodes: Array.from({ length: nodes }, (_, i) => ({
+      name: `sandbox-node-${i + 1}`,
+      networkZone: i % 2 === 0 ? 'zone-a' : 'zone-b',
+      securityZone: 'intranet',
+      rack: `rack-${(i % 3) + 1}`,
+    })),
+    logRoot: nodeRoot,
+  });
+  return {
+    server: cluster.server,
+    kubeconfigPath,
+    nodeRoot,
+    async stop() {
+      await simulator.stop();
+      await cluster.stop();
+    },
+  };
 }
 
 async function main(): Promise<void> {
@@ -54,6 +97,8 @@ async function main(): Promise<void> {
   const started = Date.now();
   const embedded = await EmbeddedPostgres.open(join(dataDir, 'pg'));
   const bus = await openEmbeddedBus(embedded);
+  const sandbox = env.KUBECONFIG ? undefined : await startSandbox(dataDir, env.SANDBOX_NODES);
+  const kubeconfig = env.KUBECONFIG ?? sandbox!.kubeconfigPath;
   const services: RunningService[] = [];
 
   let stopping = false;
@@ -68,6 +113,7 @@ async function main(): Promise<void> {
     force.unref();
     await Promise.all(services.map((s) => s.stop()));
     await bus.close();
+    await sandbox?.stop();
     await embedded.close();
     await telemetry.shutdown();
     log.info('stopped');
@@ -83,6 +129,7 @@ async function main(): Promise<void> {
         service: name,
         defaultPort: env.STRATUM_PORT_BASE + index,
         usesDatabase: definition.store === 'postgres',
+        usesKubernetes: definition.kubernetes,
         ownSchema: definition.configSchema,
         env: {
           ...process.env,
@@ -91,6 +138,7 @@ async function main(): Promise<void> {
           STRATUM_BUS: 'in-process',
           STRATUM_DATABASE: 'embedded',
           STRATUM_DATA_DIR: dataDir,
+          KUBECONFIG: kubeconfig,
           CHECKPOINT_DIR: process.env.CHECKPOINT_DIR ?? join(dataDir, 'log-shipper'),
           SHUTDOWN_TIMEOUT_MS: String(Math.floor(env.SHUTDOWN_TIMEOUT_MS / 2)),
         },
@@ -102,14 +150,23 @@ async function main(): Promise<void> {
     const message = error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error));
     log.fatal('all-in-one failed to start', { error: message });
     await Promise.all(services.map((s) => s.stop()));
+    await sandbox?.stop().catch(() => undefined);
     await embedded.close().catch(() => undefined);
     process.exit(error instanceof ConfigError ? 78 : 1);
   }
   const gateway = services.find((s) => s.name === 'gateway')!;
-  log.info('Stratum is running', { gateway: gateway.url, startupMs: Date.now() - started, dataDir });
+  log.info('Stratum is running', {
+    gateway: gateway.url,
+    startupMs: Date.now() - started,
+    dataDir,
+    kubeconfig,
+  });
   console.log(
     `\nStratum is running (all-in-one). Gateway: ${gateway.url}\n` +
       services.map((s) => `  ${s.name.padEnd(17)} ${s.url}/health`).join('\n') +
+      (sandbox
+        ? `\n  sandbox cluster   ${sandbox.server} (kubeconfig: ${kubeconfig}; ${env.SANDBOX_NODES} simulated nodes, logs under ${sandbox.nodeRoot})`
+        : `\n  clusters from     ${kubeconfig}`) +
       '\nPress Ctrl-C to stop.\n',
   );
 }

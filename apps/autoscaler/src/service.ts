@@ -10,6 +10,7 @@ export const service = defineService({
   defaultPort: 8083,
   module: AppModule,
   store: 'postgres',
+  kubernetes: true,
   migrations: autoscalerMigrations,
   configSchema: autoscalerConfigSchema,
 });

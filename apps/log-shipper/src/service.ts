@@ -9,5 +9,6 @@ export const service = defineService({
   defaultPort: 8084,
   module: AppModule,
   store: 'checkpoint',
+  kubernetes: true,
   configSchema: logShipperConfigSchema,
 });

@@ -10,6 +10,7 @@ export const service = defineService({
   defaultPort: 8085,
   module: AppModule,
   store: 'postgres',
+  kubernetes: true,
   migrations: monitorMigrations,
   configSchema: monitorConfigSchema,
 });

@@ -10,6 +10,7 @@ export const service = defineService({
   defaultPort: 8082,
   module: AppModule,
   store: 'postgres',
+  kubernetes: true,
   migrations: orchestratorMigrations,
   configSchema: orchestratorConfigSchema,
 });

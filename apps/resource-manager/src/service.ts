@@ -10,6 +10,7 @@ export const service = defineService({
   defaultPort: 8081,
   module: AppModule,
   store: 'postgres',
+  kubernetes: true,
   migrations: resourceManagerMigrations,
   configSchema: resourceManagerConfigSchema,
 });

@@ -8,6 +8,7 @@ import {
   freePortBase,
   KafkaMockCluster,
   runTs,
+  sharedKubeBench,
   type TestDatabase,
 } from '@stratum/testing';
 import { waitFor, type WaitForOptions } from '@stratum/util';
@@ -47,6 +48,7 @@ describe('resource-manager as its own process (distributed mode)', () => {
       KAFKA_BROKERS: cluster.bootstrapServers,
       DATABASE_URL: database.url,
       KAFKA_SESSION_TIMEOUT_MS: '6000',
+      KUBECONFIG: sharedKubeBench().kubeconfigPath,
     });
     const report = await waitFor(
       async () => {
@@ -61,7 +63,17 @@ describe('resource-manager as its own process (distributed mode)', () => {
         description: `resource-manager ready (output:\n${run.output().slice(-2000)})`,
       },
     );
-    expect(Object.keys(report.checks).sort()).toEqual(['bus', 'consumer', 'database', 'outbox-relay']);
+    expect(Object.keys(report.checks).sort()).toEqual([
+      'bus',
+      'consumer',
+      'database',
+      'kubernetes',
+      'outbox-relay',
+    ]);
+    // Both clusters of the kubeconfig answer (the real kube-apiserver bench).
+    expect((report.checks.kubernetes as { detail?: string }).detail).toMatch(
+      /bench-a up \(v1\.20\.2.*\); bench-b up/,
+    );
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     for (const name of [
       'process_cpu_seconds_total',
@@ -121,11 +133,14 @@ describe('resource-manager as its own process (distributed mode)', () => {
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     [{ HTTP_PORT: '99999' }, 'HTTP_PORT'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ KUBECONFIG: undefined }, 'KUBECONFIG'],
+    [{ KUBECONFIG: '/nonexistent/kubeconfig' }, 'KUBECONFIG'],
   ])('refuses to start on %p and names %s (exit 78)', async (override, variable) => {
     const run = runTs('apps/resource-manager/src/main.ts', {
       KAFKA_BROKERS: cluster.bootstrapServers,
       DATABASE_URL: database.url,
       HTTP_PORT: '0',
+      KUBECONFIG: sharedKubeBench().kubeconfigPath,
       ...override,
     });
     const code = await run.exited;

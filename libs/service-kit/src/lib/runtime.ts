@@ -1,4 +1,5 @@
 import type { MessageBus, Outbox, OutboxRelay, BusMetrics, EventConsumer } from '@stratum/messaging';
+import type { KubeClusters } from '@stratum/kube';
 import type { ServiceDatabase } from '@stratum/persistence';
 import type { HttpMetrics, Log } from '@stratum/telemetry';
 import type { Registry } from 'prom-client';
@@ -21,6 +22,8 @@ export class ServiceRuntime {
     readonly health: HealthRegistry,
     readonly database: ServiceDatabase | undefined,
     readonly relay: OutboxRelay | undefined,
+    /** The Kubernetes clusters, for services that act on them. */
+    readonly kube?: KubeClusters,
   ) {}
 
   /** Refreshes gauges that are computed on demand (outbox lag) before a scrape. */

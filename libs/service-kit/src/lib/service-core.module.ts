@@ -1,6 +1,7 @@
 import { type DynamicModule, Global, Module, type Type } from '@nestjs/common';
 import { MessageBusToken } from './tokens';
 import { Outbox } from '@stratum/messaging';
+import { KubeClusters } from '@stratum/kube';
 import { ServiceDatabase } from '@stratum/persistence';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './health/metrics.controller';
@@ -21,6 +22,7 @@ export class ServiceCoreModule {
       { provide: MessageBusToken, useValue: runtime.bus },
       { provide: LogToken, useValue: runtime.log },
       ...(runtime.database ? [{ provide: ServiceDatabase, useValue: runtime.database }] : []),
+      ...(runtime.kube ? [{ provide: KubeClusters, useValue: runtime.kube }] : []),
     ];
     return {
       module: ServiceCoreModule,

@@ -14,6 +14,8 @@ export interface ServiceDefinition<TOwn extends z.ZodObject = z.ZodObject> {
   module: Type<unknown>;
   /** `postgres`: its own database with migrations; `checkpoint`: a local checkpoint store (log-shipper). */
   store: 'postgres' | 'checkpoint';
+  /** Acts on Kubernetes clusters: gets `KubeClusters` (field manager `stratum-<service>`) and a health check. */
+  kubernetes?: boolean;
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   migrations?: Function[];
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type

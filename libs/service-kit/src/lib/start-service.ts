@@ -35,6 +35,44 @@ import { HealthRegistry } from './health/health-registry';
 import { ServiceRuntime } from './runtime';
 import type { ServiceDefinition } from './service-definition';
 import { ServiceCoreModule } from './service-core.module';
+import { KubeClusters } from '@stratum/kube';
+
+/**
+ * The clusters a service acts on, one per kubeconfig context, with its own field manager so
+ * server-side apply records which service owns which field.
+ */
+function openKubeClusters(service: string, config: ServiceConfig<unknown>): KubeClusters {
+  if (!config.kubeconfig) {
+    throw new ConfigError(service, [{ variable: 'KUBECONFIG', problem: 'is required for this service' }]);
+  }
+  let clusters: KubeClusters;
+  try {
+    clusters = KubeClusters.fromFile(config.kubeconfig, { fieldManager: `stratum-${service}` });
+  } catch (error) {
+    throw new ConfigError(service, [{ variable: 'KUBECONFIG', problem: (error as Error).message }]);
+  }
+  return clusters;
+}
+
+/**
+ * Readiness: not ready only when no cluster answers (one cluster down must not take the API for the
+ * others away); the detail names every cluster's state. One attempt each: health must answer fast.
+ */
+function registerKubeHealth(health: HealthRegistry, clusters: KubeClusters): void {
+  health.register('kubernetes', async () => {
+    const states = await Promise.all(
+      clusters.names().map(async (name) => {
+        try {
+          const version = await clusters.client(name).version({ attempts: 1 });
+          return { name, up: true, text: `${name} up (${version})` };
+        } catch (error) {
+          return { name, up: false, text: `${name} unreachable: ${(error as Error).message}` };
+        }
+      }),
+    );
+    return { ok: states.some((s) => s.up), detail: states.map((s) => s.text).join('; ') };
+  });
+}
 
 /** Infrastructure a service may share with others in one process (all-in-one mode, tests). */
 export interface SharedInfrastructure {
@@ -76,6 +114,8 @@ export async function startService<TOwn extends z.ZodObject>(
   shared: SharedInfrastructure = {},
 ): Promise<RunningService> {
   const log = (shared.log ?? createLog({ level: config.logLevel })).child({ service: definition.name });
+  // First: a bad kubeconfig is a configuration error, found before anything is opened.
+  const kube = definition.kubernetes ? openKubeClusters(definition.name, config) : undefined;
   const registry = createMetricsRegistry(definition.name);
   const httpMetrics = new HttpMetrics(registry);
   const busMetrics = new BusMetrics(registry);
@@ -125,6 +165,7 @@ export async function startService<TOwn extends z.ZodObject>(
       })
     : undefined;
   const health = new HealthRegistry();
+  if (kube) registerKubeHealth(health, kube);
   const runtime = new ServiceRuntime(
     definition.name,
     config as ServiceConfig<Record<string, unknown>>,
@@ -137,6 +178,7 @@ export async function startService<TOwn extends z.ZodObject>(
     health,
     database,
     relay,
+    kube,
   );
   if (database) {
     health.register('database', async () => {
@@ -249,6 +291,7 @@ export async function runServiceProcess<TOwn extends z.ZodObject>(
       service: definition.name,
       defaultPort: definition.defaultPort,
       usesDatabase: definition.store === 'postgres',
+      usesKubernetes: definition.kubernetes,
       ownSchema: definition.configSchema,
       env: process.env,
     });
@@ -270,6 +313,10 @@ export async function runServiceProcess<TOwn extends z.ZodObject>(
   try {
     service = await startService(definition, config, { log });
   } catch (error) {
+    if (error instanceof ConfigError) {
+      log.fatal(error.message);
+      process.exit(78);
+    }
     log.fatal('service failed to start', { error: (error as Error).message, stack: (error as Error).stack });
     process.exit(1);
   }

@@ -39,6 +39,8 @@ export const BaseEnvSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   /** Graceful shutdown budget: consumers finish their batch, the outbox drains. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(120_000).default(10_000),
+  /** Kubeconfig file of the clusters Stratum acts on (services that use Kubernetes). */
+  KUBECONFIG: z.string().min(1).optional(),
   /** Handler attempts before an event goes to the dead-letter topic. */
   CONSUMER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
 });
@@ -60,6 +62,8 @@ export interface ServiceConfig<TExtra = Record<string, never>> {
   shutdownTimeoutMs: number;
   consumerMaxAttempts: number;
   dataDir: string;
+  /** Kubeconfig file, one context per cluster (services that act on Kubernetes). */
+  kubeconfig?: string;
   /** The service's own settings, validated by its schema. */
   own: TExtra;
 }
@@ -81,6 +85,8 @@ export function loadServiceConfig<TOwn extends z.ZodObject>(options: {
   service: string;
   defaultPort: number;
   usesDatabase: boolean;
+  /** The service acts on Kubernetes clusters (R-NW, R-ST, R-OR, R-AS, R-MO, R-LG): KUBECONFIG is required. */
+  usesKubernetes?: boolean;
   ownSchema?: TOwn;
   env: Record<string, string | undefined>;
 }): ServiceConfig<z.infer<TOwn>> {
@@ -112,6 +118,13 @@ export function loadServiceConfig<TOwn extends z.ZodObject>(options: {
       problem: `is required when STRATUM_DATABASE=postgres (e.g. postgres://stratum@db:5432/${options.service.replace(/-/g, '_')})`,
     });
   }
+  if (options.usesKubernetes && !env.KUBECONFIG) {
+    problems.push({
+      variable: 'KUBECONFIG',
+      problem:
+        'is required: a kubeconfig file with one context per cluster Stratum may place environments in (the all-in-one mode starts a sandbox cluster and sets it)',
+    });
+  }
   if (problems.length) throw new ConfigError(options.service, problems);
   const own = options.ownSchema
     ? Object.fromEntries(Object.keys(options.ownSchema.shape).map((k) => [k, env[k]]))
@@ -138,6 +151,7 @@ export function loadServiceConfig<TOwn extends z.ZodObject>(options: {
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     consumerMaxAttempts: env.CONSUMER_MAX_ATTEMPTS,
     dataDir: env.STRATUM_DATA_DIR,
+    kubeconfig: options.usesKubernetes ? env.KUBECONFIG : undefined,
     own: own as z.infer<TOwn>,
   };
 }
