@@ -1,13 +1,29 @@
 /**
  * `npm start` on a clean checkout (issue #2): all seven services report ready on /health within 30 s,
- * Ctrl-C exits 0 within 10 s, and state survives a restart (data directory).
+ * Ctrl-C exits 0 within 10 s, and state survives a restart (data directory). With no KUBECONFIG it
+ * runs the sandbox cluster with simulated nodes (issue #3), whose objects survive a restart too.
  */
 import { SERVICE_NAMES } from '@stratum/contracts';
+import { KubeClusters, type KubeObject, waitForReady } from '@stratum/kube';
 import { freePortBase, runTs } from '@stratum/testing';
 import { waitFor } from '@stratum/util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+const teller: KubeObject = {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'teller', namespace: 'aio-check' },
+  spec: {
+    replicas: 2,
+    selector: { matchLabels: { app: 'teller' } },
+    template: {
+      metadata: { labels: { app: 'teller' } },
+      spec: { containers: [{ name: 'app', image: 'registry.test/teller:1' }] },
+    },
+  },
+};
 
 describe('all-in-one mode (npm start)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'stratum-aio-'));
@@ -49,6 +65,30 @@ describe('all-in-one mode (npm start)', () => {
     expect(run.output()).toContain(`Gateway: http://127.0.0.1:${portBase}`);
     const metrics = await (await fetch(`http://127.0.0.1:${portBase + 1}/metrics`)).text();
     expect(metrics).toContain('stratum_outbox_pending_events{service="resource-manager"} 0');
+    // The services that act on Kubernetes see the sandbox cluster.
+    const health = (await (await fetch(`http://127.0.0.1:${portBase + 1}/health`)).json()) as {
+      checks: Record<string, { ok: boolean; detail?: string }>;
+    };
+    expect(health.checks.kubernetes).toEqual({ ok: true, detail: expect.stringMatching(/^sandbox up/) });
+    expect(run.output()).toContain('sandbox cluster');
+    // A workload on it becomes ready through the simulated nodes.
+    const client = KubeClusters.fromFile(join(dataDir, 'kube', 'kubeconfig'), {
+      fieldManager: 'test',
+    }).client();
+    const nodes = await client.list('v1', 'Node');
+    expect(nodes.items.map((n) => n.metadata?.name).sort()).toEqual([
+      'sandbox-node-1',
+      'sandbox-node-2',
+      'sandbox-node-3',
+    ]);
+    await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'aio-check' } });
+    await client.apply(teller);
+    await waitForReady(
+      client,
+      { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'aio-check', name: 'teller' },
+      20_000,
+    );
+
     const stop = await run.stop('SIGINT');
     expect(stop.code).toBe(0);
     expect(stop.ms).toBeLessThan(10_000);
@@ -58,6 +98,22 @@ describe('all-in-one mode (npm start)', () => {
   it('keeps its state in the data directory across a restart (migrations are not applied again)', async () => {
     const portBase = await freePortBase(7);
     const { run } = await startAndCheck(portBase);
+    // The sandbox kept its objects; the deployment is still there and ready.
+    const client = KubeClusters.fromFile(join(dataDir, 'kube', 'kubeconfig'), {
+      fieldManager: 'test',
+    }).client();
+    const kept = await client.get({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace: 'aio-check',
+      name: 'teller',
+    });
+    expect((kept.spec as { replicas: number }).replicas).toBe(2);
+    await waitForReady(
+      client,
+      { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'aio-check', name: 'teller' },
+      20_000,
+    );
     const stop = await run.stop('SIGTERM');
     expect(stop.code).toBe(0);
     expect(run.output()).not.toMatch(/migration applied/);
