@@ -34,6 +34,13 @@ export interface KafkaBusOptions {
   redeliveryBaseDelayMs?: number;
   /** Partitions handled at the same time by one consumer (each in its own transaction). Default 6. */
   partitionsConsumedConcurrently?: number;
+  /**
+   * How much the client's JavaScript layer takes from librdkafka at a time, in milliseconds of
+   * consumption per worker (`js.consumer.max.cache.size.per.worker.ms`, client default 1500). It takes
+   * more only when that cache is empty, so a large cache holds newly arrived messages back behind a
+   * long refill: with 1500, bench:bus had p99 125 ms at 5,000 events/s; with 50, 81 ms. Default 50.
+   */
+  consumerPrefetchMs?: number;
   log?: BusLog;
 }
 
@@ -192,6 +199,7 @@ class KafkaConsumer implements BusConsumer {
       'client.id': this.options.clientId ?? `${this.options.groupId}-${randomUUID().slice(0, 8)}`,
       'fetch.wait.max.ms': this.busOptions.fetchMaxWaitMs ?? 100,
       'js.consumer.max.batch.size': this.options.maxBatchSize ?? 500,
+      'js.consumer.max.cache.size.per.worker.ms': this.busOptions.consumerPrefetchMs ?? 50,
       // Partitions move one by one on a rebalance instead of stopping the whole group.
       'partition.assignment.strategy': 'cooperative-sticky',
     });
