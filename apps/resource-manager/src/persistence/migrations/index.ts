@@ -1,6 +1,8 @@
+import { CreateNetworks1763856000000 } from './1763856000000-CreateNetworks';
+
 /**
  * The resource-manager's own migrations, in order, named <timestamp>-<VerbNoun>. The outbox/inbox tables come
  * first from @stratum/messaging (added by the service kit). Never `synchronize`.
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const resourceManagerMigrations: Function[] = [];
+export const resourceManagerMigrations: Function[] = [CreateNetworks1763856000000];
