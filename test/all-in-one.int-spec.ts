@@ -88,6 +88,7 @@ describe('all-in-one mode (npm start)', () => {
       { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'aio-check', name: 'teller' },
       20_000,
     );
+    await client.close();
 
     const stop = await run.stop('SIGINT');
     expect(stop.code).toBe(0);
@@ -114,6 +115,7 @@ describe('all-in-one mode (npm start)', () => {
       { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'aio-check', name: 'teller' },
       20_000,
     );
+    await client.close();
     const stop = await run.stop('SIGTERM');
     expect(stop.code).toBe(0);
     expect(run.output()).not.toMatch(/migration applied/);

@@ -96,6 +96,7 @@ async function main(): Promise<void> {
     try {
       const clusters = KubeClusters.fromYaml(bench.kubeconfig, { fieldManager: 'stratum-bench' });
       results.push(await measure('real kube-apiserver 1.20.2', clusters.client('bench')));
+      await clusters.close();
     } finally {
       await bench.stop();
     }
@@ -105,6 +106,7 @@ async function main(): Promise<void> {
     try {
       const clusters = KubeClusters.fromYaml(sandbox.kubeconfig(), { fieldManager: 'stratum-bench' });
       results.push(await measure('sandbox cluster', clusters.client()));
+      await clusters.close();
     } finally {
       await sandbox.stop();
     }

@@ -74,6 +74,7 @@ async function startSandbox(dataDir: string, nodes: number) {
     nodeRoot,
     async stop() {
       await simulator.stop();
+      await clusters.close();
       await cluster.stop();
     },
   };

@@ -66,13 +66,18 @@ async function exercise(client: KubeClient, simulator: NodeSimulator, pinToSuite
       },
     );
   }
-  // Idempotent: applying the same objects again changes none of them.
-  for (const [i, object] of objects.entries()) {
-    if (object.kind === 'Namespace') continue;
-    const again = await client.apply(object, { force: true });
-    expect(`${object.kind} ${again.metadata?.resourceVersion}`).toBe(
-      `${object.kind} ${first[i].metadata?.resourceVersion}`,
+  // Idempotent: applying the same objects again changes nothing of ours. (The resourceVersion alone
+  // cannot say: controllers write too, e.g. the token controller adds secrets to the ServiceAccount.)
+  const ours = (object: KubeObject) =>
+    JSON.stringify(
+      (object.metadata?.managedFields as Array<{ manager: string; operation: string }> | undefined)?.filter(
+        (entry) => entry.manager === client.fieldManager && entry.operation === 'Apply',
+      ),
     );
+  for (const [i, object] of objects.entries()) {
+    const again = await client.apply(object, { force: true });
+    expect(`${object.kind} ${ours(again)}`).toBe(`${object.kind} ${ours(first[i])}`);
+    expect(ours(again)).not.toBe('[]');
   }
   const pod = (name: string, ips?: string[]): KubeObject => ({
     apiVersion: 'v1',
@@ -108,13 +113,16 @@ describe('environment manifests on the real kube-apiserver bench (cluster bench-
   let client: KubeClient;
   let simulator: NodeSimulator;
   let namespace: string | undefined;
+  let clusters: KubeClusters;
+  let simulatorClusters: KubeClusters;
   beforeAll(async () => {
-    const clusters = KubeClusters.fromFile(sharedKubeBench().kubeconfigPath, {
+    clusters = KubeClusters.fromFile(sharedKubeBench().kubeconfigPath, {
       fieldManager: 'stratum-resource-manager',
     });
     client = clusters.client('bench-b');
+    simulatorClusters = clusters.withFieldManager('stratum-node-simulator');
     simulator = await NodeSimulator.start({
-      client: clusters.withFieldManager('stratum-node-simulator').client('bench-b'),
+      client: simulatorClusters.client('bench-b'),
       nodes: [1, 2].map((i) => ({ name: `${suite}-node-${i}`, labels: { 'stratum.io/bench-suite': suite } })),
       logRoot,
       readyDelayMs: 50,
@@ -124,6 +132,7 @@ describe('environment manifests on the real kube-apiserver bench (cluster bench-
     if (namespace) await client.delete({ apiVersion: 'v1', kind: 'Namespace', name: namespace });
     await simulator?.unregisterNodes();
     await simulator?.stop();
+    await Promise.all([clusters?.close(), simulatorClusters?.close()]);
     rmSync(logRoot, { recursive: true, force: true });
   });
 
@@ -144,8 +153,10 @@ describe('environment manifests on the sandbox cluster', () => {
   const logRoot = mkdtempSync(join(tmpdir(), 'stratum-env-sbx-'));
   let sandbox: SandboxCluster;
   let simulator: NodeSimulator;
+  const opened: KubeClusters[] = [];
   afterAll(async () => {
     await simulator?.stop();
+    await Promise.all(opened.map((c) => c.close()));
     await sandbox?.stop();
     rmSync(logRoot, { recursive: true, force: true });
   });

@@ -106,7 +106,10 @@ describe('informer across an API server restart (real bench, HA pair on one etcd
       fieldManager: 'stratum-writer',
     });
   }, 90_000);
-  afterAll(() => bench?.stop());
+  afterAll(async () => {
+    await Promise.all([reader?.close(), writer?.close()]);
+    await bench?.stop();
+  });
 
   it('loses nothing: after the restart the cache equals a fresh list', async () => {
     const w = writer.client(cluster);

@@ -43,7 +43,8 @@ async function withSimulator(
   stopCluster: () => Promise<void>,
 ): Promise<KubeTarget> {
   const client = clusters.client(cluster);
-  const other = clusters.withFieldManager('stratum-other').client(cluster);
+  const otherClusters = clusters.withFieldManager('stratum-other');
+  const other = otherClusters.client(cluster);
   const logRoot = await mkdtemp(join(tmpdir(), `stratum-nodes-${suite}-`));
   const simulator = await NodeSimulator.start({
     client,
@@ -80,6 +81,7 @@ async function withSimulator(
         await client.delete({ apiVersion: 'v1', kind: 'Namespace', name: ns }).catch(() => false);
       await simulator.unregisterNodes().catch(() => undefined);
       await simulator.stop();
+      await Promise.all([clusters.close(), otherClusters.close()]);
       await stopCluster();
       await rm(logRoot, { recursive: true, force: true });
     },

@@ -30,9 +30,13 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+const made: Array<{ close(): Promise<void> }> = [];
 beforeEach(() => {
   script = [];
   requests = [];
+});
+afterEach(async () => {
+  await Promise.all(made.splice(0).map((c) => c.close()));
 });
 
 function client() {
@@ -44,10 +48,12 @@ function client() {
     users: [{ name: 'u', user: { token: 't' } }],
     contexts: [{ name: 'scripted', context: { cluster: 'scripted', user: 'u' } }],
   };
-  return KubeClusters.fromYaml(JSON.stringify(kubeconfig), {
+  const clusters = KubeClusters.fromYaml(JSON.stringify(kubeconfig), {
     fieldManager: 'test',
     retry: { baseDelayMs: 1, maxDelayMs: 5 },
-  }).client();
+  });
+  made.push(clusters);
+  return clusters.client();
 }
 
 const status = (code: number, reason: string, extra: object = {}) => ({

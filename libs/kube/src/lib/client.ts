@@ -136,6 +136,7 @@ export class KubeClient {
   readonly fieldManager: string;
   private readonly api: RawObjectApi;
   private readonly retry: RetryPolicy;
+  private readonly connections: { close(): Promise<void> };
 
   constructor(
     readonly config: KubeConfig,
@@ -144,7 +145,7 @@ export class KubeClient {
     this.cluster = options.cluster ?? config.getCurrentContext();
     this.fieldManager = options.fieldManager;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
-    reuseConnections(config);
+    this.connections = reuseConnections(config);
     this.api = config.makeApiClient(RawObjectApi);
   }
 
@@ -166,6 +167,14 @@ export class KubeClient {
       );
     }
     return { apiVersion, kind, plural: found.name, namespaced: found.namespaced };
+  }
+
+  /**
+   * Closes the kept-alive connections (stop watches and informers first). The client stays usable:
+   * a later call opens new ones.
+   */
+  async close(): Promise<void> {
+    await this.connections.close();
   }
 
   /** The server's version (`/version`): a cheap reachability check. */
@@ -386,16 +395,26 @@ export class KubeClient {
  * (per cluster here) keeps connections alive. Its TLS settings (CA, client certificate) are read once:
  * rotating a client certificate needs a new KubeClusters.
  */
-function reuseConnections(config: KubeConfig): void {
+function reuseConnections(config: KubeConfig): { close(): Promise<void> } {
   const target = config as unknown as {
     createDispatcher?: (...args: unknown[]) => unknown;
-    __stratumShared?: boolean;
+    __stratumShared?: { close(): Promise<void> };
   };
-  if (typeof target.createDispatcher !== 'function' || target.__stratumShared) return;
+  if (target.__stratumShared) return target.__stratumShared;
+  let shared: { close?: () => Promise<void> } | undefined;
+  const handle = {
+    async close() {
+      const dispatcher = shared;
+      shared = undefined;
+      await dispatcher?.close?.();
+    },
+  };
+  target.__stratumShared = handle;
+  if (typeof target.createDispatcher !== 'function') return handle;
   const create = target.createDispatcher.bind(config);
-  let shared: unknown;
-  target.createDispatcher = (...args: unknown[]) => (shared ??= create(...args));
-  target.__stratumShared = true;
+  target.createDispatcher = (...args: unknown[]) =>
+    (shared ??= create(...args) as { close?: () => Promise<void> });
+  return handle;
 }
 
 interface ScaleObject {

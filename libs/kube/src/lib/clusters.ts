@@ -63,6 +63,11 @@ export class KubeClusters {
     return client;
   }
 
+  /** Closes every cluster's kept-alive connections (graceful shutdown, tests). */
+  async close(): Promise<void> {
+    await Promise.all([...this.clients.values()].map((client) => client.close()));
+  }
+
   /** The same clusters with another field manager (one per service). */
   withFieldManager(fieldManager: string): KubeClusters {
     return new KubeClusters(this.yaml, this.defaultName, { ...this.options, fieldManager }, this.names());

@@ -86,6 +86,7 @@ describe('informer after its version expired (410)', () => {
       expect(informer.stats.lists).toBe(2);
     } finally {
       await informer.stop();
+      await Promise.all([client.close(), other.close()]);
       await sandbox.stop();
     }
   });

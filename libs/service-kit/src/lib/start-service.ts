@@ -272,6 +272,7 @@ export async function startService<TOwn extends z.ZodObject>(
         .catch((error: Error) => log.warn('outbox drain failed', { error: error.message }));
       if (ownsBus) await bus.close().catch(() => undefined);
       await database?.close().catch(() => undefined);
+      await kube?.close().catch(() => undefined);
       await ownedEmbedded?.close().catch(() => undefined);
       log.info('service stopped');
     })());
