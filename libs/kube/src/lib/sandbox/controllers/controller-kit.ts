@@ -124,6 +124,32 @@ export function onEvents(
   });
 }
 
+/**
+ * The usual controller wiring: queue every owner (`ownerType`, kind `ownerKind`) that exists or
+ * changes, and the controlling owner of every owned object (`ownedType`) that changes, before and
+ * after the change. Returns the unsubscribe function.
+ */
+export function followOwnerAndOwned(
+  store: ObjectStore,
+  queue: WorkQueue,
+  ownerType: string,
+  ownerKind: string,
+  ownedType: string,
+): () => void {
+  const unsubscribe = onEvents(store, [ownerType, ownedType], (event) => {
+    if (event.typeId === ownerType) {
+      if (event.type !== 'DELETED') queue.add(keyOf(event.object));
+      return;
+    }
+    for (const owned of [event.object, event.previous]) {
+      const owner = controllerKey(owned, ownerKind);
+      if (owner) queue.add(owner);
+    }
+  });
+  for (const owner of store.list(ownerType)) queue.add(keyOf(owner));
+  return unsubscribe;
+}
+
 /** The owner (by controller reference) of a given kind, as a queue key. */
 export function controllerKey(object: StoredObject | undefined, kind: string): string | undefined {
   const ref = object?.metadata.ownerReferences?.find((r) => r.controller === true && r.kind === kind);

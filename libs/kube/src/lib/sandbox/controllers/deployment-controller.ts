@@ -16,11 +16,9 @@ import {
 } from './rollout';
 import {
   CONTROLLER_MANAGER,
-  controllerKey,
+  followOwnerAndOwned,
   type Controller,
   type ControllerContext,
-  keyOf,
-  onEvents,
   requireType,
   splitKey,
   WorkQueue,
@@ -46,17 +44,7 @@ export class DeploymentController implements Controller {
   }
 
   start(): void {
-    this.unsubscribe = onEvents(this.ctx.store, [DEPLOYMENTS, RS], (event) => {
-      if (event.typeId === DEPLOYMENTS) {
-        if (event.type !== 'DELETED') this.queue.add(keyOf(event.object));
-        return;
-      }
-      for (const rs of [event.object, event.previous]) {
-        const owner = controllerKey(rs, 'Deployment');
-        if (owner) this.queue.add(owner);
-      }
-    });
-    for (const d of this.ctx.store.list(DEPLOYMENTS)) this.queue.add(keyOf(d));
+    this.unsubscribe = followOwnerAndOwned(this.ctx.store, this.queue, DEPLOYMENTS, 'Deployment', RS);
   }
 
   stop(): void {

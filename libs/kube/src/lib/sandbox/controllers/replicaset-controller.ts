@@ -5,13 +5,12 @@ import { fromLabelSelectorObject, matchesLabels } from '../selectors';
 import {
   availableIn,
   CONTROLLER_MANAGER,
-  controllerKey,
+  followOwnerAndOwned,
   type Controller,
   type ControllerContext,
   isActivePod,
   isPodReady,
   keyOf,
-  onEvents,
   requireType,
   splitKey,
   WorkQueue,
@@ -35,17 +34,7 @@ export class ReplicaSetController implements Controller {
   }
 
   start(): void {
-    this.unsubscribe = onEvents(this.ctx.store, [RS, PODS], (event) => {
-      if (event.typeId === RS) {
-        if (event.type !== 'DELETED') this.queue.add(keyOf(event.object));
-        return;
-      }
-      for (const pod of [event.object, event.previous]) {
-        const owner = controllerKey(pod, 'ReplicaSet');
-        if (owner) this.queue.add(owner);
-      }
-    });
-    for (const rs of this.ctx.store.list(RS)) this.queue.add(keyOf(rs));
+    this.unsubscribe = followOwnerAndOwned(this.ctx.store, this.queue, RS, 'ReplicaSet', PODS);
   }
 
   stop(): void {

@@ -13,13 +13,11 @@ import { controllerRef, fnv32a, ownerRefTo, safeEncode, type StoredObject } from
 import type { ResourceType } from '../resource-types';
 import {
   CONTROLLER_MANAGER,
-  controllerKey,
+  followOwnerAndOwned,
   type Controller,
   type ControllerContext,
   isActivePod,
   isPodReady,
-  keyOf,
-  onEvents,
   requireType,
   splitKey,
   WorkQueue,
@@ -47,17 +45,7 @@ export class StatefulSetController implements Controller {
   }
 
   start(): void {
-    this.unsubscribe = onEvents(this.ctx.store, [STS, PODS], (event) => {
-      if (event.typeId === STS) {
-        if (event.type !== 'DELETED') this.queue.add(keyOf(event.object));
-        return;
-      }
-      for (const pod of [event.object, event.previous]) {
-        const owner = controllerKey(pod, 'StatefulSet');
-        if (owner) this.queue.add(owner);
-      }
-    });
-    for (const sts of this.ctx.store.list(STS)) this.queue.add(keyOf(sts));
+    this.unsubscribe = followOwnerAndOwned(this.ctx.store, this.queue, STS, 'StatefulSet', PODS);
   }
 
   stop(): void {
