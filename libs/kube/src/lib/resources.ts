@@ -3,6 +3,15 @@
  * for watches and subresources); other kinds (CRDs) are resolved through the cluster's discovery.
  */
 
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
 export interface KubeObjectMeta {
   name?: string;
   generateName?: string;
@@ -12,17 +21,11 @@ export interface KubeObjectMeta {
   generation?: number;
   creationTimestamp?: string;
   deletionTimestamp?: string;
+  deletionGracePeriodSeconds?: number;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   finalizers?: string[];
-  ownerReferences?: Array<{
-    apiVersion: string;
-    kind: string;
-    name: string;
-    uid: string;
-    controller?: boolean;
-    blockOwnerDeletion?: boolean;
-  }>;
+  ownerReferences?: OwnerReference[];
   managedFields?: unknown[];
 }
 

@@ -1,31 +1,12 @@
 import { randomInt, randomUUID } from 'node:crypto';
 
+import type { KubeObjectMeta, OwnerReference } from '../resources';
 import { isObject, type JsonObject } from './json';
 
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
+export type { OwnerReference };
 
-export interface ObjectMeta {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-  deletionGracePeriodSeconds?: number;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  ownerReferences?: OwnerReference[];
-  finalizers?: string[];
-  managedFields?: unknown[];
+/** The adapter's metadata type; stored objects may carry fields the sandbox does not model. */
+export interface ObjectMeta extends KubeObjectMeta {
   [field: string]: unknown;
 }
 
