@@ -73,6 +73,22 @@ function fromRow(row: NetworkRow): Network {
   };
 }
 
+/** $1…$10 of the INSERT and the UPDATE: id, then the columns in table order. */
+function columnValues(id: string, input: NetworkInput): unknown[] {
+  return [
+    id,
+    input.name,
+    input.cidr,
+    input.gateway,
+    input.vlan ?? null,
+    input.parentInterface ?? null,
+    input.securityDomain,
+    input.isolationDomain,
+    input.clusterId,
+    input.description ?? null,
+  ];
+}
+
 function invalid(problems: NetworkProblem[]): DomainException {
   return new DomainException(
     ErrorCode.ValidationFailed,
@@ -112,18 +128,7 @@ export class NetworkRegistry {
           manager.query(
             `INSERT INTO network (id, name, cidr, gateway, vlan, parent_interface, security_domain, isolation_domain, cluster_id, description)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-            [
-              id,
-              input.name,
-              input.cidr,
-              input.gateway,
-              input.vlan ?? null,
-              input.parentInterface ?? null,
-              input.securityDomain,
-              input.isolationDomain,
-              input.clusterId,
-              input.description ?? null,
-            ],
+            columnValues(id, input),
           ),
         input.name,
       );
@@ -158,18 +163,7 @@ export class NetworkRegistry {
             `UPDATE network SET name = $2, cidr = $3, gateway = $4, vlan = $5, parent_interface = $6, security_domain = $7,
              isolation_domain = $8, cluster_id = $9, description = $10, version = version + 1, updated_at = now()
            WHERE id = $1`,
-            [
-              id,
-              input.name,
-              input.cidr,
-              input.gateway,
-              input.vlan ?? null,
-              input.parentInterface ?? null,
-              input.securityDomain,
-              input.isolationDomain,
-              input.clusterId,
-              input.description ?? null,
-            ],
+            columnValues(id, input),
           ),
         input.name,
       );
