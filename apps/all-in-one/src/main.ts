@@ -6,7 +6,11 @@
  * Each service is loaded from its own `apps/<service>/src/service.ts`, the same entry its distributed
  * `main.ts` runs. They are loaded by path at run time, not imported: no app's code imports another
  * app (the lint rule holds), and this launcher only decides how many of them share a process.
+ *
+ * The identity the gateway signs for the services (R-AU-1, docs/identity.md) uses a key pair made at
+ * each start and kept in memory: the services get its public key directly, not from a file.
  */
+import { generateIdentityKeyPair, IdentityKeys } from '@stratum/authz';
 import { SERVICE_NAMES, type ServiceName } from '@stratum/contracts';
 import { EmbeddedPostgres } from '@stratum/persistence';
 import {
@@ -100,6 +104,11 @@ async function main(): Promise<void> {
   const bus = await openEmbeddedBus(embedded);
   const sandbox = env.KUBECONFIG ? undefined : await startSandbox(dataDir, env.SANDBOX_NODES);
   const kubeconfig = env.KUBECONFIG ?? sandbox!.kubeconfigPath;
+  // A fresh pair per run: the gateway (issue #6) signs each caller's identity with its private key,
+  // which never leaves this process; every service accepts the public key. Tokens from an earlier run
+  // are therefore never accepted.
+  const identitySigning = generateIdentityKeyPair();
+  const identityKeys = IdentityKeys.fromPem(identitySigning.publicKeyPem);
   const services: RunningService[] = [];
 
   let stopping = false;
@@ -131,6 +140,7 @@ async function main(): Promise<void> {
         defaultPort: env.STRATUM_PORT_BASE + index,
         usesDatabase: definition.store === 'postgres',
         usesKubernetes: definition.kubernetes,
+        // No usesIdentity: the public key is passed in memory (identityKeys below), not as a file.
         ownSchema: definition.configSchema,
         env: {
           ...process.env,
@@ -145,7 +155,7 @@ async function main(): Promise<void> {
         },
       });
       if (stopping) return;
-      services.push(await startService(definition, config, { bus, embedded, log }));
+      services.push(await startService(definition, config, { bus, embedded, log, identityKeys }));
     }
   } catch (error) {
     const message = error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error));

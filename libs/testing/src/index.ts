@@ -1,3 +1,4 @@
+export * from './lib/identities';
 export * from './lib/kafka-mock-cluster';
 export * from './lib/kube-bench';
 export * from './lib/postgres';

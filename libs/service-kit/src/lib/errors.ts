@@ -43,6 +43,9 @@ export interface ErrorBody {
 /** Every HTTP error in one JSON shape (bus errors pass through unchanged): `{ error: { code, message, hint?, details? } }`. */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
+  /** `log` receives every unexpected error (a 500), with its stack, so the log has what the body hides. */
+  constructor(private readonly log?: { error(message: string, fields?: Record<string, unknown>): void }) {}
+
   catch(exception: unknown, host: ArgumentsHost): void | Observable<never> {
     // On the bus the original error must reach the consumer, which retries and finally dead-letters
     // it with its message (Nest's default RPC filter would replace it with "Internal server error").
@@ -86,6 +89,14 @@ export class HttpErrorFilter implements ExceptionFilter {
                     ? ErrorCode.DependencyUnavailable
                     : ErrorCode.Internal;
       body = { error: { code, message } };
+    } else {
+      const request = host.switchToHttp().getRequest<{ method?: string; url?: string }>();
+      this.log?.error('request failed with an unexpected error', {
+        method: request.method,
+        url: request.url,
+        error: (exception as Error)?.message,
+        stack: (exception as Error)?.stack,
+      });
     }
     response.status(status).json(body);
   }

@@ -1,4 +1,5 @@
 import type { MessageBus, Outbox, OutboxRelay, BusMetrics, EventConsumer } from '@stratum/messaging';
+import type { IdentityVerifier } from '@stratum/authz/nest';
 import type { KubeClusters } from '@stratum/kube';
 import type { ServiceDatabase } from '@stratum/persistence';
 import type { HttpMetrics, Log } from '@stratum/telemetry';
@@ -24,6 +25,8 @@ export class ServiceRuntime {
     readonly relay: OutboxRelay | undefined,
     /** The Kubernetes clusters, for services that act on them. */
     readonly kube?: KubeClusters,
+    /** Verifies the identity the gateway signs, for services that declare `verifiesIdentity`. */
+    readonly identity?: IdentityVerifier,
   ) {}
 
   /** Refreshes gauges that are computed on demand (outbox lag) before a scrape. */

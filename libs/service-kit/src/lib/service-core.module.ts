@@ -2,6 +2,7 @@ import { type DynamicModule, Global, Module, type Type } from '@nestjs/common';
 import { MessageBusToken } from './tokens';
 import { Outbox } from '@stratum/messaging';
 import { KubeClusters } from '@stratum/kube';
+import { IdentityVerifier } from '@stratum/authz/nest';
 import { ServiceDatabase } from '@stratum/persistence';
 import { HealthController } from './health/health.controller';
 import { MetricsController } from './health/metrics.controller';
@@ -10,7 +11,8 @@ import { LogToken } from './tokens';
 
 /**
  * Makes the runtime's pieces injectable in the service's modules: `ServiceRuntime`, `ServiceDatabase`,
- * `Outbox` by class; the bus and the log by token. Serves /health and /metrics.
+ * `Outbox` by class (and `KubeClusters`, `IdentityVerifier` for services that use them); the bus and
+ * the log by token. Serves /health and /metrics.
  */
 @Global()
 @Module({})
@@ -23,6 +25,7 @@ export class ServiceCoreModule {
       { provide: LogToken, useValue: runtime.log },
       ...(runtime.database ? [{ provide: ServiceDatabase, useValue: runtime.database }] : []),
       ...(runtime.kube ? [{ provide: KubeClusters, useValue: runtime.kube }] : []),
+      ...(runtime.identity ? [{ provide: IdentityVerifier, useValue: runtime.identity }] : []),
     ];
     return {
       module: ServiceCoreModule,

@@ -16,6 +16,11 @@ export interface ServiceDefinition<TOwn extends z.ZodObject = z.ZodObject> {
   store: 'postgres' | 'checkpoint';
   /** Acts on Kubernetes clusters: gets `KubeClusters` (field manager `stratum-<service>`) and a health check. */
   kubernetes?: boolean;
+  /**
+   * Serves requests from the gateway (R-AU-1): gets an `IdentityVerifier` with the gateway's public
+   * keys (`STRATUM_IDENTITY_PUBLIC_KEYS`), for `IdentityGuard` from `@stratum/authz/nest`.
+   */
+  verifiesIdentity?: boolean;
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   migrations?: Function[];
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type

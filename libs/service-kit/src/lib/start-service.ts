@@ -36,6 +36,8 @@ import { ServiceRuntime } from './runtime';
 import type { ServiceDefinition } from './service-definition';
 import { ServiceCoreModule } from './service-core.module';
 import { KubeClusters } from '@stratum/kube';
+import { IdentityKeys } from '@stratum/authz';
+import { IdentityVerifier } from '@stratum/authz/nest';
 
 /**
  * The clusters a service acts on, one per kubeconfig context, with its own field manager so
@@ -52,6 +54,27 @@ function openKubeClusters(service: string, config: ServiceConfig<unknown>): Kube
     throw new ConfigError(service, [{ variable: 'KUBECONFIG', problem: (error as Error).message }]);
   }
   return clusters;
+}
+
+/**
+ * The gateway's public keys a service verifies the caller's identity with (R-AU-1): the shared ones
+ * (all-in-one mode, tests), else the PEM file STRATUM_IDENTITY_PUBLIC_KEYS names.
+ */
+function openIdentityVerifier(
+  service: string,
+  config: ServiceConfig<unknown>,
+  shared: IdentityKeys | undefined,
+): IdentityVerifier {
+  if (shared) return new IdentityVerifier(shared);
+  const variable = 'STRATUM_IDENTITY_PUBLIC_KEYS';
+  if (!config.identityPublicKeysFile) {
+    throw new ConfigError(service, [{ variable, problem: 'is required for this service' }]);
+  }
+  try {
+    return new IdentityVerifier(IdentityKeys.fromFile(config.identityPublicKeysFile));
+  } catch (error) {
+    throw new ConfigError(service, [{ variable, problem: (error as Error).message }]);
+  }
 }
 
 /**
@@ -81,6 +104,8 @@ export interface SharedInfrastructure {
   /** Overrides the database target (tests: a fresh database per suite). */
   databaseTarget?: DatabaseTarget;
   log?: Log;
+  /** The gateway's public keys, instead of STRATUM_IDENTITY_PUBLIC_KEYS (all-in-one mode, tests). */
+  identityKeys?: IdentityKeys;
 }
 
 export interface RunningService {
@@ -114,7 +139,10 @@ export async function startService<TOwn extends z.ZodObject>(
   shared: SharedInfrastructure = {},
 ): Promise<RunningService> {
   const log = (shared.log ?? createLog({ level: config.logLevel })).child({ service: definition.name });
-  // First: a bad kubeconfig is a configuration error, found before anything is opened.
+  // First: a bad kubeconfig or identity keys file is a configuration error, found before anything is opened.
+  const identity = definition.verifiesIdentity
+    ? openIdentityVerifier(definition.name, config, shared.identityKeys)
+    : undefined;
   const kube = definition.kubernetes ? openKubeClusters(definition.name, config) : undefined;
   const registry = createMetricsRegistry(definition.name);
   const httpMetrics = new HttpMetrics(registry);
@@ -179,6 +207,7 @@ export async function startService<TOwn extends z.ZodObject>(
     database,
     relay,
     kube,
+    identity,
   );
   if (database) {
     health.register('database', async () => {
@@ -205,7 +234,7 @@ export async function startService<TOwn extends z.ZodObject>(
     }),
   );
   // One filter for both transports: HTTP errors get the JSON shape, bus errors are rethrown to the consumer.
-  app.useGlobalFilters(new HttpErrorFilter());
+  app.useGlobalFilters(new HttpErrorFilter(log.child({ component: 'http' })));
   app.use(httpTracingMiddleware(definition.name));
   app.use((request: Request, response: Response, next: NextFunction) => {
     const started = performance.now();
@@ -256,7 +285,12 @@ export async function startService<TOwn extends z.ZodObject>(
   const address = app.getHttpServer().address() as AddressInfo;
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   const url = `http://${host}:${address.port}`;
-  log.info('service ready', { url, bus: bus.kind, database: database?.target.kind ?? 'none' });
+  log.info('service ready', {
+    url,
+    bus: bus.kind,
+    database: database?.target.kind ?? 'none',
+    ...(identity ? { identityKeys: identity.keys.kids() } : {}),
+  });
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -293,6 +327,7 @@ export async function runServiceProcess<TOwn extends z.ZodObject>(
       defaultPort: definition.defaultPort,
       usesDatabase: definition.store === 'postgres',
       usesKubernetes: definition.kubernetes,
+      usesIdentity: definition.verifiesIdentity,
       ownSchema: definition.configSchema,
       env: process.env,
     });

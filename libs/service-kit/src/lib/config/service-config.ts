@@ -41,6 +41,8 @@ export const BaseEnvSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(120_000).default(10_000),
   /** Kubeconfig file of the clusters Stratum acts on (services that use Kubernetes). */
   KUBECONFIG: z.string().min(1).optional(),
+  /** PEM file of the gateway's Ed25519 public key(s) (services that verify the caller's identity). */
+  STRATUM_IDENTITY_PUBLIC_KEYS: z.string().min(1).optional(),
   /** Handler attempts before an event goes to the dead-letter topic. */
   CONSUMER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
 });
@@ -64,6 +66,8 @@ export interface ServiceConfig<TExtra = Record<string, never>> {
   dataDir: string;
   /** Kubeconfig file, one context per cluster (services that act on Kubernetes). */
   kubeconfig?: string;
+  /** PEM file of the gateway's public keys (services that verify the caller's identity). */
+  identityPublicKeysFile?: string;
   /** The service's own settings, validated by its schema. */
   own: TExtra;
 }
@@ -87,6 +91,8 @@ export function loadServiceConfig<TOwn extends z.ZodObject>(options: {
   usesDatabase: boolean;
   /** The service acts on Kubernetes clusters (R-NW, R-ST, R-OR, R-AS, R-MO, R-LG): KUBECONFIG is required. */
   usesKubernetes?: boolean;
+  /** The service verifies the identity the gateway signs (R-AU-1): STRATUM_IDENTITY_PUBLIC_KEYS is required. */
+  usesIdentity?: boolean;
   ownSchema?: TOwn;
   env: Record<string, string | undefined>;
 }): ServiceConfig<z.infer<TOwn>> {
@@ -125,6 +131,13 @@ export function loadServiceConfig<TOwn extends z.ZodObject>(options: {
         'is required: a kubeconfig file with one context per cluster Stratum may place environments in (the all-in-one mode starts a sandbox cluster and sets it)',
     });
   }
+  if (options.usesIdentity && !env.STRATUM_IDENTITY_PUBLIC_KEYS) {
+    problems.push({
+      variable: 'STRATUM_IDENTITY_PUBLIC_KEYS',
+      problem:
+        "is required: a PEM file with the gateway's Ed25519 public key(s), one or more -----BEGIN PUBLIC KEY----- blocks (see docs/identity.md)",
+    });
+  }
   if (problems.length) throw new ConfigError(options.service, problems);
   const own = options.ownSchema
     ? Object.fromEntries(Object.keys(options.ownSchema.shape).map((k) => [k, env[k]]))
@@ -152,6 +165,7 @@ export function loadServiceConfig<TOwn extends z.ZodObject>(options: {
     consumerMaxAttempts: env.CONSUMER_MAX_ATTEMPTS,
     dataDir: env.STRATUM_DATA_DIR,
     kubeconfig: options.usesKubernetes ? env.KUBECONFIG : undefined,
+    identityPublicKeysFile: options.usesIdentity ? env.STRATUM_IDENTITY_PUBLIC_KEYS : undefined,
     own: own as z.infer<TOwn>,
   };
 }
