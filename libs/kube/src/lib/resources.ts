@@ -77,6 +77,7 @@ const BUILT_IN: Array<[apiVersion: string, kind: string, plural: string, namespa
   ['rbac.authorization.k8s.io/v1', 'ClusterRole', 'clusterroles', false],
   ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', 'clusterrolebindings', false],
   ['storage.k8s.io/v1', 'StorageClass', 'storageclasses', false],
+  ['storage.k8s.io/v1', 'CSIDriver', 'csidrivers', false],
   ['apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'customresourcedefinitions', false],
   ['coordination.k8s.io/v1', 'Lease', 'leases', true],
   ['batch/v1', 'Job', 'jobs', true],

@@ -16,6 +16,7 @@ import {
   MULTUS_NETWORKS,
   NotFoundError,
   type NodeSimulator,
+  type ObjectRef,
   SIM_ANNOTATIONS,
   waitForReady,
   type WatchEvent,
@@ -101,6 +102,24 @@ async function watchUntil(
   } finally {
     handle.stop();
   }
+}
+
+type Phased = KubeObject & { spec?: Record<string, unknown>; status?: { phase?: string } };
+
+/** Polls until the object reaches the phase; the real binder may wait for its periodic resync. */
+async function inPhase(
+  client: KubeClient,
+  ref: ObjectRef,
+  phase: string,
+  timeoutMs = 30_000,
+): Promise<Phased> {
+  return waitFor(
+    async () => {
+      const object = await client.get<Phased>(ref);
+      return object.status?.phase === phase && object;
+    },
+    { timeoutMs, intervalMs: 200, description: `${ref.kind} ${ref.name} to be ${phase}` },
+  );
 }
 
 export const kubeContractCases: ContractCase[] = [
@@ -553,6 +572,198 @@ export const kubeContractCases: ContractCase[] = [
       expect(path).toContain(
         `/var/lib/kubelet/pods/${pod.metadata!.uid}/volumes/kubernetes.io~empty-dir/logs/app.log`,
       );
+    },
+  },
+  {
+    name: 'a CSIDriver gets the 1.20 defaults, re-applying it is a no-op, and its spec is immutable',
+    async run({ client, namespace }) {
+      const ns = await namespace();
+      const driver = (name: string, spec: Record<string, unknown>): KubeObject => ({
+        apiVersion: 'storage.k8s.io/v1',
+        kind: 'CSIDriver',
+        metadata: { name },
+        spec,
+      });
+      // Cluster-scoped: named after the namespace so suites sharing the real bench do not collide.
+      const nfs = driver(`${ns}.nfs.csi.stratum.test`, {
+        attachRequired: false,
+        volumeLifecycleModes: ['Persistent'],
+      });
+      const bare = driver(`${ns}.bare.csi.stratum.test`, {});
+      try {
+        const applied = await client.apply(nfs);
+        expect(applied.spec).toEqual({
+          attachRequired: false,
+          podInfoOnMount: false,
+          volumeLifecycleModes: ['Persistent'],
+          fsGroupPolicy: 'ReadWriteOnceWithFSType',
+        });
+        expect(applied.metadata?.generation).toBeUndefined();
+        // volumeLifecycleModes is a set (values, not the whole list, are owned); defaults are nobody's.
+        const owned = (applied.metadata?.managedFields as Array<{ manager: string; fieldsV1: unknown }>).find(
+          (m) => m.manager === 'stratum-contract',
+        );
+        expect(owned?.fieldsV1).toEqual({
+          'f:spec': { 'f:attachRequired': {}, 'f:volumeLifecycleModes': { 'v:"Persistent"': {} } },
+        });
+        const again = await client.apply(nfs);
+        expect(again.metadata?.resourceVersion).toBe(applied.metadata?.resourceVersion);
+
+        // (Re-applying an empty spec is not a no-op on the real 1.20 server: not asserted.)
+        expect((await client.apply(bare)).spec).toEqual({
+          attachRequired: true,
+          podInfoOnMount: false,
+          volumeLifecycleModes: ['Persistent'],
+          fsGroupPolicy: 'ReadWriteOnceWithFSType',
+        });
+
+        // 1.20: the whole spec is immutable, reported at `spec`.
+        const changed = (await client
+          .apply(driver(nfs.metadata!.name!, { attachRequired: true, volumeLifecycleModes: ['Persistent'] }))
+          .catch((e: unknown) => e)) as InvalidError;
+        expect(changed).toBeInstanceOf(InvalidError);
+        expect(changed.causes.map((c) => c.field)).toEqual(['spec']);
+        expect(changed.causes[0].message).toMatch(
+          /^Invalid value: storage\.CSIDriverSpec\{.*\}: field is immutable$/,
+        );
+      } finally {
+        for (const { metadata } of [nfs, bare])
+          await client.delete({ apiVersion: 'storage.k8s.io/v1', kind: 'CSIDriver', name: metadata!.name! });
+      }
+    },
+  },
+  {
+    name: 'a headless Service without a selector keeps clusterIP None, and its Endpoints are served as applied',
+    async run({ client, namespace }) {
+      const ns = await namespace();
+      const service: KubeObject = {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name: 'nfs', namespace: ns },
+        // 1.20's server-side apply refuses (500) a Service port without its `protocol` list-map key.
+        spec: { clusterIP: 'None', ports: [{ name: 'nfs', port: 2049, protocol: 'TCP' }] },
+      };
+      const applied = await client.apply(service);
+      expect(applied.spec).toEqual({
+        clusterIP: 'None',
+        clusterIPs: ['None'],
+        type: 'ClusterIP',
+        sessionAffinity: 'None',
+        ports: [{ name: 'nfs', protocol: 'TCP', port: 2049, targetPort: 2049 }],
+      });
+      expect((await client.apply(service)).metadata?.resourceVersion).toBe(applied.metadata?.resourceVersion);
+
+      const endpoints: KubeObject = {
+        apiVersion: 'v1',
+        kind: 'Endpoints',
+        metadata: { name: 'nfs', namespace: ns },
+        subsets: [{ addresses: [{ ip: '192.0.2.10' }], ports: [{ name: 'nfs', port: 2049 }] }],
+      };
+      const served = await client.apply(endpoints);
+      expect(served.subsets).toEqual([
+        { addresses: [{ ip: '192.0.2.10' }], ports: [{ name: 'nfs', port: 2049, protocol: 'TCP' }] },
+      ]);
+      expect((await client.apply(endpoints)).metadata?.resourceVersion).toBe(
+        served.metadata?.resourceVersion,
+      );
+      // No selector: the endpoints controller leaves them alone.
+      expect((await client.get(ref('Endpoints', ns, 'nfs'))).subsets).toEqual(served.subsets);
+    },
+  },
+  {
+    name: 'a static PersistentVolume and claim pre-bound both ways bind; deleting the claim releases the volume',
+    async run({ client, namespace }) {
+      const ns = await namespace();
+      // The resource-manager's shape (apps/resource-manager nfs-manifests volumeManifests).
+      const storageClassName = `${ns}-static`;
+      const pvName = `${ns}-vol-data`;
+      const volume: KubeObject = {
+        apiVersion: 'v1',
+        kind: 'PersistentVolume',
+        metadata: { name: pvName },
+        spec: {
+          capacity: { storage: '2Gi' },
+          accessModes: ['ReadWriteMany'],
+          persistentVolumeReclaimPolicy: 'Retain',
+          storageClassName,
+          mountOptions: ['nfsvers=4.1'],
+          csi: {
+            driver: 'nfs.csi.k8s.io',
+            volumeHandle: `nfs.test#/exports#${ns}`,
+            volumeAttributes: { share: '/exports' },
+          },
+          claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name: 'vol-data' },
+        },
+      };
+      const claim: KubeObject = {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'vol-data', namespace: ns },
+        spec: {
+          accessModes: ['ReadWriteMany'],
+          storageClassName,
+          volumeName: pvName,
+          resources: { requests: { storage: '1Gi' } },
+        },
+      };
+      const pvRef: ObjectRef = { apiVersion: 'v1', kind: 'PersistentVolume', name: pvName };
+      const claimRef = ref('PersistentVolumeClaim', ns, 'vol-data');
+      try {
+        const created = await client.apply(volume);
+        expect(created.status).toEqual({ phase: 'Pending' });
+        // StorageObjectInUseProtection admission.
+        expect(created.metadata?.finalizers).toEqual(['kubernetes.io/pv-protection']);
+        expect(created.spec).toMatchObject({
+          volumeMode: 'Filesystem',
+          persistentVolumeReclaimPolicy: 'Retain',
+        });
+        await inPhase(client, pvRef, 'Available');
+        const pending = await client.apply(claim);
+        expect(pending.status).toEqual({ phase: 'Pending' });
+        expect(pending.spec).toMatchObject({ volumeMode: 'Filesystem' });
+        expect(pending.metadata?.finalizers).toEqual(['kubernetes.io/pvc-protection']);
+
+        const boundClaim = await inPhase(client, claimRef, 'Bound');
+        expect(boundClaim.status).toEqual({
+          phase: 'Bound',
+          accessModes: ['ReadWriteMany'],
+          capacity: { storage: '2Gi' },
+        });
+        expect(boundClaim.metadata?.annotations).toEqual({ 'pv.kubernetes.io/bind-completed': 'yes' });
+        const bound = await inPhase(client, pvRef, 'Bound');
+        expect(bound.spec?.['claimRef']).toEqual({
+          kind: 'PersistentVolumeClaim',
+          namespace: ns,
+          name: 'vol-data',
+          uid: pending.metadata?.uid,
+          apiVersion: 'v1',
+          resourceVersion: expect.any(String),
+        });
+        expect(bound.metadata?.annotations).toBeUndefined();
+        // claimRef is a granular struct: the applier keeps its four fields, the controller owns uid
+        // and resourceVersion, so re-applying both objects after binding changes nothing.
+        const reapplied = await client.apply<Phased>(volume);
+        expect(reapplied.metadata?.resourceVersion).toBe(bound.metadata?.resourceVersion);
+        expect(reapplied.spec?.['claimRef']).toEqual(bound.spec?.['claimRef']);
+        const controllerFields = (
+          reapplied.metadata?.managedFields as Array<{ manager: string; fieldsV1: unknown }>
+        ).find((m) => m.manager === 'kube-controller-manager');
+        expect(controllerFields?.fieldsV1).toEqual({
+          'f:spec': { 'f:claimRef': { 'f:resourceVersion': {}, 'f:uid': {} } },
+          'f:status': { 'f:phase': {} },
+        });
+        expect((await client.apply(claim)).metadata?.resourceVersion).toBe(
+          boundClaim.metadata?.resourceVersion,
+        );
+
+        // No pod mounts the claim: the pvc-protection controller lets it go.
+        await client.delete(claimRef);
+        const released = await inPhase(client, pvRef, 'Released');
+        expect(released.spec?.['claimRef']).toMatchObject({ name: 'vol-data', uid: pending.metadata?.uid });
+        expect(await client.find(claimRef)).toBeUndefined();
+      } finally {
+        await client.delete(pvRef);
+      }
     },
   },
 ];

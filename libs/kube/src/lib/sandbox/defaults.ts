@@ -88,12 +88,29 @@ export function applyDefaults(type: ResourceType, object: StoredObject, creating
       const spec = ensure(object, 'spec');
       spec['persistentVolumeReclaimPolicy'] ??= 'Retain';
       spec['volumeMode'] ??= 'Filesystem';
+      const hostPath = getObject(spec, ['hostPath']);
+      if (hostPath) hostPath['type'] ??= '';
       break;
     }
+    case '/endpoints':
+      for (const subset of getArray(object, ['subsets']) ?? []) {
+        for (const port of getArray(subset, ['ports']) ?? []) if (isObject(port)) port['protocol'] ??= 'TCP';
+      }
+      break;
     case 'storage.k8s.io/storageclasses':
       object['reclaimPolicy'] ??= 'Delete';
       object['volumeBindingMode'] ??= 'Immediate';
       break;
+    case 'storage.k8s.io/csidrivers': {
+      const spec = ensure(object, 'spec');
+      spec['attachRequired'] ??= true;
+      spec['podInfoOnMount'] ??= false;
+      // The CSIVolumeFSGroupPolicy gate is beta (on) in 1.20.
+      spec['fsGroupPolicy'] ??= 'ReadWriteOnceWithFSType';
+      const modes = getArray(spec, ['volumeLifecycleModes']);
+      if (!modes || modes.length === 0) spec['volumeLifecycleModes'] = ['Persistent'];
+      break;
+    }
     case 'apiextensions.k8s.io/customresourcedefinitions': {
       const spec = ensure(object, 'spec');
       const names = ensureIn(spec, 'names');
@@ -118,7 +135,7 @@ export const NOT_READY_TAINT = 'node.kubernetes.io/not-ready';
 
 /**
  * What admission plugins and the create strategies add to a new object: the pod's service account
- * and default tolerations, the namespace finalizer, the not-ready taint on nodes, a job's selector,
+ * and default tolerations, the namespace finalizer, the storage protection finalizers, the not-ready taint on nodes, a job's selector,
  * and the initial status (kinds with a status subresource ignore the status sent on create, nodes
  * excepted as in the real node strategy).
  */
@@ -156,6 +173,15 @@ export function prepareForCreate(type: ResourceType, object: StoredObject): void
         operatingSystem: '',
         architecture: '',
       };
+      break;
+    }
+    case '/persistentvolumeclaims':
+    case '/persistentvolumes': {
+      // StorageObjectInUseProtection admission (on by default in 1.20).
+      const finalizer =
+        type.id === '/persistentvolumes' ? 'kubernetes.io/pv-protection' : 'kubernetes.io/pvc-protection';
+      const finalizers = object.metadata.finalizers ?? [];
+      if (!finalizers.includes(finalizer)) object.metadata.finalizers = [...finalizers, finalizer];
       break;
     }
     case 'batch/jobs': {

@@ -170,6 +170,9 @@ const BUILT_IN_SCHEMAS: Record<string, SchemaNode> = {
   }),
   '/persistentvolumes': withMeta({ spec: { fields: { capacity: STRING_MAP } } }),
   'storage.k8s.io/storageclasses': withMeta({ parameters: STRING_MAP }),
+  'storage.k8s.io/csidrivers': withMeta({
+    spec: { fields: { volumeLifecycleModes: { list: { type: 'set' } } } },
+  }),
   'networking.k8s.io/networkpolicies': withMeta({ spec: { fields: { podSelector: ATOMIC } } }),
   // CRD conditions are an atomic list in 1.20; spec.conversion is a pointer.
   'apiextensions.k8s.io/customresourcedefinitions': withMeta({

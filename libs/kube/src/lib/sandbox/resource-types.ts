@@ -328,6 +328,13 @@ const BUILT_IN: BuiltInSpec[] = [
     shortNames: ['sc'],
   },
   {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'CSIDriver',
+    fields: ['spec'],
+    plural: 'csidrivers',
+    namespaced: false,
+  },
+  {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
     plural: 'customresourcedefinitions',

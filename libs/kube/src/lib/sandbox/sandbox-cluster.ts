@@ -9,10 +9,12 @@ import { DeploymentController } from './controllers/deployment-controller';
 import { GarbageCollector } from './controllers/garbage-collector';
 import { NamespaceController } from './controllers/namespace-controller';
 import { NodeLifecycleController } from './controllers/node-lifecycle-controller';
+import { PersistentVolumeBinder } from './controllers/pv-binder-controller';
 import { ReplicaSetController } from './controllers/replicaset-controller';
 import { Scheduler } from './controllers/scheduler';
 import { ServiceAccountController } from './controllers/serviceaccount-controller';
 import { StatefulSetController } from './controllers/statefulset-controller';
+import { StorageProtectionController } from './controllers/storage-protection-controller';
 import { HttpApi } from './http-api';
 import { asStored, type StoredObject } from './object-meta';
 import { ObjectStore } from './object-store';
@@ -157,6 +159,8 @@ export class SandboxCluster {
         new ReplicaSetController(context),
         new StatefulSetController(context),
         new NodeLifecycleController(context),
+        new PersistentVolumeBinder(context),
+        new StorageProtectionController(context),
         new Scheduler(context),
       );
     }

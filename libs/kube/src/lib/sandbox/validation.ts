@@ -319,6 +319,52 @@ function validateConfigKeys(object: StoredObject, fields: string[]): StatusCause
   return out;
 }
 
+// ---- CSI drivers --------------------------------------------------------------------------------
+
+const VOLUME_LIFECYCLE_MODES = ['Persistent', 'Ephemeral'];
+const FS_GROUP_POLICIES = ['None', 'ReadWriteOnceWithFSType', 'File'];
+
+/** ValidateCSIDriver: the driver name (reported at `name`) and the supported spec values. */
+function validateCsiDriver(object: StoredObject): StatusCause[] {
+  const out: StatusCause[] = [];
+  const name = object.metadata.name ?? '';
+  if (name.length > 63) out.push(cause.tooLong('name', name, 63));
+  if (name && !SUBDOMAIN.test(name.toLowerCase())) out.push(cause.invalid('name', name, SUBDOMAIN_MESSAGE));
+  const spec = getObject(object, ['spec']) ?? {};
+  const policy = spec['fsGroupPolicy'];
+  if (typeof policy === 'string' && !FS_GROUP_POLICIES.includes(policy))
+    out.push(cause.notSupported('spec.fsGroupPolicy', policy, FS_GROUP_POLICIES));
+  for (const mode of getArray(spec, ['volumeLifecycleModes']) ?? []) {
+    if (typeof mode !== 'string' || !VOLUME_LIFECYCLE_MODES.includes(mode)) {
+      // Reported twice by the real server (its spec validation checks the modes twice).
+      const unsupported = cause.notSupported('spec.volumeLifecycleModes', mode, VOLUME_LIFECYCLE_MODES);
+      out.push(unsupported, unsupported);
+    }
+  }
+  return out;
+}
+
+/**
+ * ValidateCSIDriverUpdate in 1.20: the whole spec is immutable, reported at `spec` with the Go
+ * rendering of the new spec (the real one shows pointer addresses; these are made up).
+ */
+function csiDriverUpdate(object: StoredObject, old: StoredObject): StatusCause[] {
+  const spec = getObject(object, ['spec']) ?? {};
+  if (deepEqual(spec, getObject(old, ['spec']) ?? {})) return [];
+  const pointer = (type: string, value: unknown, address: string) =>
+    value === undefined ? `(${type})(nil)` : `(${type})(0xc0000${address})`;
+  const modes = (getArray(spec, ['volumeLifecycleModes']) ?? []).map((m) => JSON.stringify(m)).join(', ');
+  const rendered =
+    `storage.CSIDriverSpec{AttachRequired:${pointer('*bool', spec['attachRequired'], '10000')}, ` +
+    `FSGroupPolicy:${pointer('*storage.FSGroupPolicy', spec['fsGroupPolicy'], '20000')}, ` +
+    `PodInfoOnMount:${pointer('*bool', spec['podInfoOnMount'], '10001')}, ` +
+    `VolumeLifecycleModes:[]storage.VolumeLifecycleMode{${modes}}, StorageCapacity:(*bool)(nil), ` +
+    'TokenRequests:[]storage.TokenRequest(nil), RequiresRepublish:(*bool)(nil)}';
+  return [
+    { reason: 'FieldValueInvalid', message: `Invalid value: ${rendered}: field is immutable`, field: 'spec' },
+  ];
+}
+
 /** All causes for a create (old undefined) or an update. */
 export function validateObject(type: ResourceType, object: StoredObject, old?: StoredObject): StatusCause[] {
   const out = validateMetadata(type, object);
@@ -369,6 +415,10 @@ export function validateObject(type: ResourceType, object: StoredObject, old?: S
     }
     case 'apiextensions.k8s.io/customresourcedefinitions':
       out.push(...validateCrd(object));
+      break;
+    case 'storage.k8s.io/csidrivers':
+      out.push(...validateCsiDriver(object));
+      if (old) out.push(...csiDriverUpdate(object, old));
       break;
   }
   return out;
