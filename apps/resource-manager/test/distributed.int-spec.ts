@@ -2,6 +2,9 @@
  * Distributed mode, one service as its own process against the real bench: Kafka (mock cluster) and
  * its own PostgreSQL database. Readiness reflects the database; bad configuration is refused by name.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { TOPIC_CATALOG } from '@stratum/contracts';
 import {
   createTestDatabase,
@@ -10,6 +13,7 @@ import {
   runTs,
   sharedKubeBench,
   type TestDatabase,
+  testIdentityKeys,
 } from '@stratum/testing';
 import { waitFor, type WaitForOptions } from '@stratum/util';
 
@@ -26,6 +30,8 @@ function notReadyReport(port: number, options: WaitForOptions) {
 describe('resource-manager as its own process (distributed mode)', () => {
   let cluster: KafkaMockCluster;
   let database: TestDatabase;
+  const identityDir = mkdtempSync(join(tmpdir(), 'stratum-rm-identity-'));
+  const identityPem = testIdentityKeys().pemFile(identityDir);
 
   beforeAll(async () => {
     cluster = await KafkaMockCluster.start({
@@ -38,6 +44,7 @@ describe('resource-manager as its own process (distributed mode)', () => {
   afterAll(async () => {
     await cluster.stop();
     await database.drop();
+    rmSync(identityDir, { recursive: true, force: true });
   });
 
   it('runs its migrations, reports ready with database and Kafka, exposes metrics, and stops with exit 0', async () => {
@@ -49,6 +56,7 @@ describe('resource-manager as its own process (distributed mode)', () => {
       DATABASE_URL: database.url,
       KAFKA_SESSION_TIMEOUT_MS: '6000',
       KUBECONFIG: sharedKubeBench().kubeconfigPath,
+      STRATUM_IDENTITY_PUBLIC_KEYS: identityPem,
     });
     const report = await waitFor(
       async () => {
@@ -144,12 +152,16 @@ describe('resource-manager as its own process (distributed mode)', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ KUBECONFIG: undefined }, 'KUBECONFIG'],
     [{ KUBECONFIG: '/nonexistent/kubeconfig' }, 'KUBECONFIG'],
+    [{ STRATUM_IDENTITY_PUBLIC_KEYS: undefined }, 'STRATUM_IDENTITY_PUBLIC_KEYS'],
+    [{ STRATUM_IDENTITY_PUBLIC_KEYS: '/nonexistent/identity.pem' }, 'STRATUM_IDENTITY_PUBLIC_KEYS'],
+    [{ REGISTRY_PULL_SERVER: '' }, 'REGISTRY_PULL_SERVER'],
   ])('refuses to start on %p and names %s (exit 78)', async (override, variable) => {
     const run = runTs('apps/resource-manager/src/main.ts', {
       KAFKA_BROKERS: cluster.bootstrapServers,
       DATABASE_URL: database.url,
       HTTP_PORT: '0',
       KUBECONFIG: sharedKubeBench().kubeconfigPath,
+      STRATUM_IDENTITY_PUBLIC_KEYS: identityPem,
       ...override,
     });
     const code = await run.exited;

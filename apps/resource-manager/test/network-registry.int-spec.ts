@@ -47,7 +47,7 @@ describe('network registry (R-NW-2)', () => {
   });
   beforeEach(async () => {
     await database.dataSource.query(
-      'DELETE FROM network_assignment; DELETE FROM network; DELETE FROM outbox',
+      'DELETE FROM environment; DELETE FROM tenant; DELETE FROM network; DELETE FROM outbox',
     );
   });
 
@@ -119,8 +119,9 @@ describe('network registry (R-NW-2)', () => {
   it('keeps an assigned network: no subnet change, no deletion', async () => {
     const network = await registry.create(dmz('dmz-1', '10.20.0.0/24', '10.20.0.1'));
     await database.dataSource.query(
-      "INSERT INTO network_assignment (network_id, tenant_id) VALUES ($1, 'retail')",
-      [network.id],
+      `INSERT INTO tenant (id, name, quota, container_defaults) VALUES ('retail', 'retail', '{}', '{}');
+       INSERT INTO environment (id, tenant_id, network_id, cluster_id, namespace, state)
+       VALUES ('env-1', 'retail', '${network.id}', 'bench-a', 'retail-dmz-1', 'ready')`,
     );
     const change = await refusal(registry.update(network.id, dmz('dmz-1', '10.20.0.0/23', '10.20.0.1')));
     expect(change.message).toBe(

@@ -53,8 +53,8 @@ interface NetworkRow {
 }
 
 const SELECT = `
-  SELECT n.*, COALESCE(array_agg(a.tenant_id ORDER BY a.tenant_id) FILTER (WHERE a.tenant_id IS NOT NULL), '{}') AS assigned_to
-  FROM network n LEFT JOIN network_assignment a ON a.network_id = n.id`;
+  SELECT n.*, COALESCE(array_agg(e.tenant_id ORDER BY e.tenant_id) FILTER (WHERE e.tenant_id IS NOT NULL), '{}') AS assigned_to
+  FROM network n LEFT JOIN environment e ON e.network_id = n.id`;
 
 function fromRow(row: NetworkRow): Network {
   return {
