@@ -246,6 +246,10 @@ describe('resource-manager: networks become linked environments, NFS tiers, tena
     namespaces.push({ cluster: uEnv.clusterId, name: uEnv.namespace });
 
     const listed = (await ok('GET', `/api/v1/tenants/${T}/environments`, undefined, tenantAdmin)).items;
+    // The API describes itself for the gateway's aggregated document, without an identity.
+    const openapi = await call('GET', '/api/v1/openapi.json', {});
+    expect(openapi.status).toBe(200);
+    expect(Object.keys(openapi.body.paths)).toContain('/api/v1/tenants/{tenantId}/networks/{networkId}');
     expect(listed.map((e: { state: string }) => e.state)).toEqual(['ready', 'ready']);
     for (const key of ['n1', 'n2']) {
       const { cluster, namespace } = env[key];
@@ -449,6 +453,23 @@ describe('resource-manager: networks become linked environments, NFS tiers, tena
     }
     expect(paths.size).toBe(1);
     expect([...paths][0]).toMatch(/^192\.0\.2\.10:\/exports\/stratum\//);
+
+    // Grown: the claims ask for the new size in every environment (volumes only grow).
+    await settle(
+      (await ok('PATCH', `/api/v1/tenants/${T}/volumes/${ids.volume}`, { sizeBytes: 6 * GiB }, tenantAdmin))
+        .operation,
+    );
+    for (const e of [env.n1, env.n2]) {
+      const claim = (await claimIn(e)) as KubeObject & {
+        spec: { resources: { requests: { storage: string } } };
+      };
+      expect(claim.spec.resources.requests.storage).toBe(String(6 * GiB));
+    }
+    const shrink = await call('PATCH', `/api/v1/tenants/${T}/volumes/${ids.volume}`, tenantAdmin, {
+      sizeBytes: GiB,
+    });
+    expect(shrink.status).toBe(400);
+    expect(shrink.body.error.message).toMatch(/^sizeBytes: volumes only grow/);
 
     // A third network assigned later brings the NFS servers and the volume with it.
     const third = await ok('PUT', `/api/v1/tenants/${T}/networks/${ids.n3}`);
