@@ -18,6 +18,7 @@ import { TenantsController } from './http/tenants.controller';
 import { NetworkRegistry } from './networks/network-registry';
 import { Operations } from './operations/operations';
 import { LinkSync } from './reconcile/link-sync';
+import { ReconcileMetrics } from './reconcile/reconcile-metrics';
 import { ReconcileWorker } from './reconcile/reconcile-worker';
 import { TenantReconciler } from './reconcile/tenant-reconciler';
 import { NfsRegistry } from './storage/nfs-registry';
@@ -155,6 +156,7 @@ class ReconcilerLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
             leaseMs: config.RECONCILE_LEASE_SECONDS * 1000,
             concurrency: config.RECONCILE_CONCURRENCY,
           },
+          new ReconcileMetrics(runtime.registry),
         );
       },
       inject: [ServiceDatabase, TenantReconciler, Operations, ServiceRuntime],

@@ -246,6 +246,9 @@ describe('resource-manager: networks become linked environments, NFS tiers, tena
     namespaces.push({ cluster: uEnv.clusterId, name: uEnv.namespace });
 
     const listed = (await ok('GET', `/api/v1/tenants/${T}/environments`, undefined, tenantAdmin)).items;
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/stratum_reconcile_total\{result="converged"[^}]*\} [1-9]/);
+    expect(metrics).toContain('stratum_reconcile_pending_tenants');
     // The API describes itself for the gateway's aggregated document, without an identity.
     const openapi = await call('GET', '/api/v1/openapi.json', {});
     expect(openapi.status).toBe(200);
@@ -460,7 +463,7 @@ describe('resource-manager: networks become linked environments, NFS tiers, tena
         .operation,
     );
     for (const e of [env.n1, env.n2]) {
-      const claim = (await claimIn(e)) as KubeObject & {
+      const claim = (await claimIn(e)) as unknown as KubeObject & {
         spec: { resources: { requests: { storage: string } } };
       };
       expect(claim.spec.resources.requests.storage).toBe(String(6 * GiB));

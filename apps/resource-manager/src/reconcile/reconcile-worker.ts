@@ -15,6 +15,7 @@ import type { ServiceDatabase } from '@stratum/persistence';
 import type { Log } from '@stratum/telemetry';
 import { backoffDelay } from '@stratum/util';
 import type { Operations } from '../operations/operations';
+import type { ReconcileMetrics } from './reconcile-metrics';
 import type { TenantReconciler } from './tenant-reconciler';
 import { returning } from '../common/sql';
 
@@ -55,6 +56,7 @@ export class ReconcileWorker {
     private readonly operations: Operations,
     private readonly log: Log,
     private readonly options: ReconcileWorkerOptions,
+    private readonly metrics?: ReconcileMetrics,
   ) {
     this.owner = options.owner;
   }
@@ -79,6 +81,7 @@ export class ReconcileWorker {
   private async run(): Promise<void> {
     while (!this.stopped) {
       try {
+        await this.refreshGauges();
         const free = this.options.concurrency - this.inFlight.size;
         if (free > 0) {
           for (const tenantId of await this.claim(free)) {
@@ -103,6 +106,16 @@ export class ReconcileWorker {
       });
       clearTimeout(this.timer);
     }
+  }
+
+  private async refreshGauges(): Promise<void> {
+    if (!this.metrics) return;
+    const rows = await this.database.dataSource.query<Array<{ pending: string; failing: string }>>(
+      `SELECT count(*) FILTER (WHERE generation > reconciled_generation) AS pending,
+              count(*) FILTER (WHERE last_error IS NOT NULL) AS failing FROM tenant`,
+    );
+    this.metrics.pendingTenants.set(Number(rows[0].pending));
+    this.metrics.failingTenants.set(Number(rows[0].failing));
   }
 
   /** Leases up to `limit` tenants that need work, changed ones first. */
@@ -141,9 +154,11 @@ export class ReconcileWorker {
       },
       Math.max(1_000, this.options.leaseMs / 3),
     );
+    const stopTimer = this.metrics?.seconds.startTimer();
     try {
       const result = await this.reconciler.reconcile(tenantId);
       this.stats.reconciles++;
+      this.metrics?.reconciles.inc({ result: 'converged' });
       await this.database.dataSource.query(
         `UPDATE tenant SET reconciled_generation = GREATEST(reconciled_generation, $2), last_reconciled_at = now(),
            reconcile_attempts = 0, next_attempt_at = NULL, last_error = NULL, lease_owner = NULL, lease_until = NULL
@@ -152,10 +167,12 @@ export class ReconcileWorker {
       );
     } catch (error) {
       this.stats.failures++;
+      this.metrics?.reconciles.inc({ result: 'failed' });
       await this.failed(tenantId, error as Error).catch((e: Error) =>
         this.log.error('could not record a reconcile failure', { tenantId, error: e.message }),
       );
     } finally {
+      stopTimer?.();
       clearInterval(renew);
     }
   }
