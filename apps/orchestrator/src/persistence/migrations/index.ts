@@ -1,6 +1,8 @@
+import { CreateTenantView1765065600000 } from './1765065600000-CreateTenantView';
+
 /**
  * The orchestrator's own migrations, in order, named <timestamp>-<VerbNoun>. The outbox/inbox tables come
  * first from @stratum/messaging (added by the service kit). Never `synchronize`.
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export const orchestratorMigrations: Function[] = [];
+export const orchestratorMigrations: Function[] = [CreateTenantView1765065600000];
