@@ -1,0 +1,15 @@
+// @stratum/tosca — TOSCA Simple Profile in YAML 1.3 processor (plain TypeScript, issue #5 §1).
+export { processTemplate } from './lib/processor';
+export type { ProcessOptions, ProcessResult } from './lib/processor';
+export { DIAGNOSTIC_CODES, compareDiagnostics } from './lib/diagnostics';
+export type { Diagnostic, DiagnosticCode } from './lib/diagnostics';
+export { fileSystemSource, memorySource } from './lib/source';
+export type { ToscaSource } from './lib/source';
+export { evaluate, ToscaEvaluationError } from './lib/functions';
+export type { EvaluationContext } from './lib/functions';
+export { NORMATIVE_PROFILE } from './lib/loader';
+export type { ProfileSpec } from './lib/loader';
+export { writeZip, readCsar } from './lib/csar';
+export { parseScalarUnit, parseVersion } from './lib/scalars';
+export type { ScalarUnitValue } from './lib/scalars';
+export * from './lib/model';
