@@ -52,10 +52,37 @@ export function generationChanges(type: ResourceType, old: StoredObject, next: S
 
 /** Equal apart from resourceVersion: such an update is a no-op (no new resourceVersion, no event). */
 export function sameContent(a: StoredObject, b: StoredObject): boolean {
-  const metaA: Record<string, unknown> = { ...a.metadata, resourceVersion: undefined };
-  const metaB: Record<string, unknown> = { ...b.metadata, resourceVersion: undefined };
+  // A manager's timestamp alone is no change: a re-apply whose result equals the live object keeps
+  // its resourceVersion even when the apply crossed a second boundary (the real managed-fields
+  // updater keeps the old time when nothing changed).
+  const metaA: Record<string, unknown> = {
+    ...a.metadata,
+    resourceVersion: undefined,
+    managedFields: withoutTimes(a.metadata.managedFields),
+  };
+  const metaB: Record<string, unknown> = {
+    ...b.metadata,
+    resourceVersion: undefined,
+    managedFields: withoutTimes(b.metadata.managedFields),
+  };
   if (!deepEqual(metaA, metaB)) return false;
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   for (const key of keys) if (key !== 'metadata' && !deepEqual(a[key], b[key])) return false;
   return true;
+}
+
+function withoutTimes(entries: unknown): unknown {
+  if (!Array.isArray(entries)) return entries;
+  return entries
+    .map((entry: unknown) => {
+      if (entry === null || typeof entry !== 'object') return entry;
+      const rest: Record<string, unknown> = { ...(entry as Record<string, unknown>) };
+      delete rest.time;
+      return rest;
+    })
+    .sort((x, y) => {
+      const kx = JSON.stringify(x);
+      const ky = JSON.stringify(y);
+      return kx < ky ? -1 : kx > ky ? 1 : 0;
+    });
 }
