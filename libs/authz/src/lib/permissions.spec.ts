@@ -20,6 +20,7 @@ const OWN_TENANT: Record<PlatformRole, Record<AuthzResource, string>> = {
     environment: 'rcud',
     volume: 'rcud',
     operation: 'rcud',
+    stack: 'rcud',
   },
   'tenant-admin': {
     network: 'r',
@@ -30,6 +31,7 @@ const OWN_TENANT: Record<PlatformRole, Record<AuthzResource, string>> = {
     environment: 'r',
     volume: 'rcud',
     operation: 'r',
+    stack: 'rcud',
   },
   'advanced-member': {
     network: 'r',
@@ -40,6 +42,7 @@ const OWN_TENANT: Record<PlatformRole, Record<AuthzResource, string>> = {
     environment: 'r',
     volume: 'rcud',
     operation: 'r',
+    stack: 'rcud',
   },
   'restricted-member': {
     network: 'r',
@@ -50,6 +53,7 @@ const OWN_TENANT: Record<PlatformRole, Record<AuthzResource, string>> = {
     environment: 'r',
     volume: 'rcud',
     operation: 'r',
+    stack: 'rcud',
   },
   'read-only': {
     network: 'r',
@@ -60,6 +64,7 @@ const OWN_TENANT: Record<PlatformRole, Record<AuthzResource, string>> = {
     environment: 'r',
     volume: 'r',
     operation: 'r',
+    stack: 'r',
   },
 };
 const ROLES: PlatformRole[] = [
@@ -78,6 +83,7 @@ const RESOURCES: AuthzResource[] = [
   'environment',
   'volume',
   'operation',
+  'stack',
 ];
 const ACTIONS: AuthzAction[] = ['read', 'create', 'update', 'delete'];
 const LETTER: Record<AuthzAction, string> = { read: 'r', create: 'c', update: 'u', delete: 'd' };

@@ -6,7 +6,7 @@ import { PLATFORM_ROLES, type PlatformRole, type VerifiedIdentity } from './iden
  * {@link authorize} and the rendered table in docs/identity.md follow.
  */
 
-/** The resource-manager's resources (R-NW, R-ST); issue #6 adds stacks, registry and the rest. */
+/** The resource-manager's (R-NW, R-ST) and the orchestrator's (R-OR) resources; issue #6 adds the rest. */
 export const AUTHZ_RESOURCES = [
   'network',
   'nfs-server',
@@ -16,6 +16,7 @@ export const AUTHZ_RESOURCES = [
   'environment',
   'volume',
   'operation',
+  'stack',
 ] as const;
 export type AuthzResource = (typeof AUTHZ_RESOURCES)[number];
 
@@ -32,6 +33,7 @@ export const AUTHZ_RESOURCE_DESCRIPTIONS: Readonly<Record<AuthzResource, string>
   environment: "a tenant's environment on one network (R-NW-3)",
   volume: 'tenant-wide volumes (R-ST-3, R-ST-4)',
   operation: 'the progress of a long-running change',
+  stack: 'application stacks, their revisions, rollbacks and deployments (R-OR-1..7)',
 };
 
 /**
@@ -105,6 +107,15 @@ export const PERMISSIONS: Readonly<
     'tenant-admin': READ,
     'advanced-member': READ,
     'restricted-member': READ,
+    'read-only': READ,
+  },
+  // Stacks are tenant resources every member but read-only manages (R-AU-3): submitting a template is
+  // creating or updating, a rollback is an update.
+  stack: {
+    'platform-admin': ALL,
+    'tenant-admin': ALL,
+    'advanced-member': ALL,
+    'restricted-member': ALL,
     'read-only': READ,
   },
 };
