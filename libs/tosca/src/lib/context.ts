@@ -1,9 +1,8 @@
 // Shared state of one processing run: loaded files, the diagnostics collected so far.
-import type { LineCounter } from 'yaml';
 import type { Diagnostic, DiagnosticCode } from './diagnostics';
 import type { TypeKind } from './model';
 import type { TypeDef } from './types';
-import type { YMap } from './yaml-tree';
+import type { LinePositions, YMap } from './yaml-tree';
 
 export interface ImportLink {
   unit: FileUnit;
@@ -13,7 +12,7 @@ export interface ImportLink {
 /** One loaded YAML file (a template, an import, or a profile). */
 export interface FileUnit {
   name: string;
-  lineCounter?: LineCounter;
+  lineCounter?: LinePositions;
   root?: YMap;
   imports: ImportLink[];
   /** Profiles visible from this file (normative types, then the configured profiles). */

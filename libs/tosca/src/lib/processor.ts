@@ -3,6 +3,7 @@
 import { Reporter } from './context';
 import { compareDiagnostics, type Diagnostic } from './diagnostics';
 import { Loader, loadProfiles, type ProfileSpec } from './loader';
+import { attachLocator } from './locator';
 import type { ServiceTemplate } from './model';
 import type { ToscaSource } from './source';
 import { buildTopology } from './topology';
@@ -45,7 +46,11 @@ export async function processTemplate(
     if (entryUnit) {
       const units = [...loader.units.values()];
       validateTypes(r, units);
-      if (entryUnit.root) template = buildTopology(r, entryUnit, units, { inputs: options.inputs });
+      if (entryUnit.root) {
+        template = buildTopology(r, entryUnit, units, { inputs: options.inputs });
+        // Later checks on the model (Stratum rules, translator) report positions too: locatorOf(template).
+        attachLocator(template, entryUnit);
+      }
     }
   } catch (e) {
     r.error(

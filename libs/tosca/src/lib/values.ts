@@ -94,16 +94,7 @@ export function checkValue(
 ): Value {
   const fn = functionNameOf(node);
   if (fn) return functionCall(node as YMap, fn, ctx, path);
-  const { r, unit } = ctx;
-  const mismatch = (expected: string) => {
-    r.error(
-      'TOSCA_TYPE_MISMATCH',
-      unit,
-      node.pos,
-      path,
-      `${what} must be ${expected}; got ${describeNode(node)}`,
-    );
-  };
+  const mismatch = (expected: string) => reportMismatch(ctx, node, path, what, expected);
   let value: Value;
   switch (schema.base) {
     case 'unknown':
@@ -178,6 +169,16 @@ export function checkValue(
   return value;
 }
 
+function reportMismatch(ctx: ValueContext, node: YNode, path: string, what: string, expected: string): void {
+  ctx.r.error(
+    'TOSCA_TYPE_MISMATCH',
+    ctx.unit,
+    node.pos,
+    path,
+    `${what} must be ${expected}; got ${describeNode(node)}`,
+  );
+}
+
 function article(schema: Schema): string {
   const base = schema.base;
   const hint = base.startsWith('scalar-unit.') ? ` (e.g. "${exampleOf(base)}")` : '';
@@ -248,11 +249,13 @@ export function checkProperties(
     if (name in out) continue;
     if (def.defaultNode && def.defaultUnit) {
       // Defaults were checked where they are defined; convert without reporting again.
-      out[name] = toValue(
-        def.defaultNode,
-        { ...ctx, unit: def.defaultUnit, r: new Reporter() },
-        joinPath(path, name),
-      );
+      if (def.defaultNode.kind === 'scalar') out[name] = def.defaultNode.value;
+      else
+        out[name] = toValue(
+          def.defaultNode,
+          { ...ctx, unit: def.defaultUnit, r: new Reporter() },
+          joinPath(path, name),
+        );
     } else if (def.required && kind === 'property') {
       ctx.r.error(
         'TOSCA_REQUIRED_PROPERTY',
@@ -418,56 +421,50 @@ export function violation(c: Located, node: YNode, value: Value, base: string): 
   if (cn.kind !== 'map' || cn.entries.length !== 1) return undefined;
   const { key: op, value: arg } = cn.entries[0];
   const raw = node.kind === 'scalar' ? node.raw : undefined;
-  const mine = () => comparable(base, value, raw);
-  const theirs = (n: YNode) => (n.kind === 'scalar' ? comparable(base, n.value, n.raw) : undefined);
-  const ord = (n: YNode): number | undefined => {
-    const a = mine();
-    const b = theirs(n);
-    return a === undefined || b === undefined ? undefined : compare(a, b);
-  };
-  const show = (n: YNode) => describeNode(n);
   switch (op) {
     case 'equal': {
-      const o = node.kind === 'scalar' && arg.kind === 'scalar' ? ord(arg) : undefined;
-      if (o !== undefined ? o !== 0 : !deepEqual(value, toPlain(arg))) return `must equal ${show(arg)}`;
+      const o = node.kind === 'scalar' && arg.kind === 'scalar' ? ordTo(base, value, raw, arg) : undefined;
+      if (o !== undefined ? o !== 0 : !deepEqual(value, toPlain(arg)))
+        return `must equal ${describeNode(arg)}`;
       return undefined;
     }
     case 'greater_than': {
-      const o = ord(arg);
-      return o !== undefined && !(o > 0) ? `must be greater than ${show(arg)}` : undefined;
+      const o = ordTo(base, value, raw, arg);
+      return o !== undefined && !(o > 0) ? `must be greater than ${describeNode(arg)}` : undefined;
     }
     case 'greater_or_equal': {
-      const o = ord(arg);
-      return o !== undefined && !(o >= 0) ? `must be greater than or equal to ${show(arg)}` : undefined;
+      const o = ordTo(base, value, raw, arg);
+      return o !== undefined && !(o >= 0)
+        ? `must be greater than or equal to ${describeNode(arg)}`
+        : undefined;
     }
     case 'less_than': {
-      const o = ord(arg);
-      return o !== undefined && !(o < 0) ? `must be less than ${show(arg)}` : undefined;
+      const o = ordTo(base, value, raw, arg);
+      return o !== undefined && !(o < 0) ? `must be less than ${describeNode(arg)}` : undefined;
     }
     case 'less_or_equal': {
-      const o = ord(arg);
-      return o !== undefined && !(o <= 0) ? `must be less than or equal to ${show(arg)}` : undefined;
+      const o = ordTo(base, value, raw, arg);
+      return o !== undefined && !(o <= 0) ? `must be less than or equal to ${describeNode(arg)}` : undefined;
     }
     case 'in_range': {
       if (arg.kind !== 'seq' || arg.items.length !== 2) return undefined;
       const [lo, hi] = arg.items;
       if (base === 'range' && Array.isArray(value)) return undefined;
-      const a = ord(lo);
-      const b = hi.kind === 'scalar' && hi.value === 'UNBOUNDED' ? -1 : ord(hi);
+      const a = ordTo(base, value, raw, lo);
+      const b = hi.kind === 'scalar' && hi.value === 'UNBOUNDED' ? -1 : ordTo(base, value, raw, hi);
       if ((a !== undefined && a < 0) || (b !== undefined && b > 0))
-        return `must be in the range [${show(lo)}, ${show(hi)}]`;
+        return `must be in the range [${describeNode(lo)}, ${describeNode(hi)}]`;
       return undefined;
     }
     case 'valid_values': {
       if (arg.kind !== 'seq') return undefined;
-      const ok = arg.items.some((i) => {
+      for (const i of arg.items) {
         if (node.kind === 'scalar' && i.kind === 'scalar') {
-          const o = ord(i);
-          return o !== undefined ? o === 0 : i.value === value;
-        }
-        return deepEqual(value, toPlain(i));
-      });
-      return ok ? undefined : `must be one of ${arg.items.map(show).join(', ')}`;
+          const o = ordTo(base, value, raw, i);
+          if (o !== undefined ? o === 0 : i.value === value) return undefined;
+        } else if (deepEqual(value, toPlain(i))) return undefined;
+      }
+      return `must be one of ${arg.items.map(describeNode).join(', ')}`;
     }
     case 'length':
     case 'min_length':
@@ -489,6 +486,33 @@ export function violation(c: Located, node: YNode, value: Value, base: string): 
     default:
       return undefined; // schema: not evaluated
   }
+}
+
+/** The order of `value` (raw source `raw`) against the constraint argument `n`, when comparable. */
+function ordTo(base: string, value: Value, raw: string | undefined, n: YNode): number | undefined {
+  if (n.kind !== 'scalar') return undefined;
+  const a = comparable(base, value, raw);
+  if (a === undefined) return undefined;
+  const b = argumentComparable(base, n);
+  return b === undefined ? undefined : compare(a, b);
+}
+
+type Comparable = ReturnType<typeof comparable>;
+/**
+ * Scalar-unit constraint arguments ('0 s', '1 GB') are parsed once: they are few and repeat for
+ * every value checked against the same definition. (Keyed by text, not by node: a WeakMap keyed by
+ * a template's young nodes would keep them alive through young-generation GCs.)
+ */
+const scalarUnitArguments = new Map<string, Comparable>();
+function argumentComparable(base: string, n: YNode & { kind: 'scalar' }): Comparable {
+  if (!base.startsWith('scalar-unit.') || typeof n.value !== 'string')
+    return comparable(base, n.value, n.raw);
+  const key = `${base}\0${n.value}`;
+  if (scalarUnitArguments.has(key)) return scalarUnitArguments.get(key);
+  const value = comparable(base, n.value, n.raw);
+  if (scalarUnitArguments.size >= 10_000) scalarUnitArguments.clear();
+  scalarUnitArguments.set(key, value);
+  return value;
 }
 
 function toPlain(node: YNode): unknown {

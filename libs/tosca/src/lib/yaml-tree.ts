@@ -1,6 +1,9 @@
-// A light, position-carrying tree over the `yaml` package's document model. Every node keeps its
-// source offset so that any check can report file:line:column; conversion never throws.
-import { Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+// A light, position-carrying tree of a YAML file. Every node keeps its source offset so that any
+// check can report file:line:column; parsing never throws. The everyday subset of YAML is read by
+// the fast parser of fast-yaml.ts; everything else (and every malformed file) by the `yaml`
+// package's document model, converted here, which reports YAML problems with their positions.
+import { Document, isAlias, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import { parseFast } from './fast-yaml';
 
 export interface YScalar {
   kind: 'scalar';
@@ -35,9 +38,44 @@ export interface TreeProblem {
   fatal: boolean;
 }
 
+/** Offset → 1-based line and column (as the `yaml` package's LineCounter). */
+export interface LinePositions {
+  linePos(offset: number): { line: number; col: number };
+}
+
+/** Line starts of a text, computed on the first question (valid templates never ask). */
+export class LineIndex implements LinePositions {
+  private starts?: number[];
+
+  constructor(private readonly text: string) {}
+
+  get lineStarts(): readonly number[] {
+    if (!this.starts) {
+      const starts = [0];
+      for (let i = this.text.indexOf('\n'); i >= 0; i = this.text.indexOf('\n', i + 1)) starts.push(i + 1);
+      this.starts = starts;
+    }
+    return this.starts;
+  }
+
+  linePos(offset: number): { line: number; col: number } {
+    const starts = this.lineStarts;
+    let low = 0;
+    let high = starts.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (starts[mid] < offset) low = mid + 1;
+      else high = mid;
+    }
+    if (starts[low] === offset) return { line: low + 1, col: 1 };
+    if (low === 0) return { line: 0, col: offset };
+    return { line: low, col: offset - starts[low - 1] + 1 };
+  }
+}
+
 export interface ParsedYaml {
   root?: YNode;
-  lineCounter: LineCounter;
+  lineCounter: LinePositions;
   problems: TreeProblem[];
 }
 
@@ -45,12 +83,18 @@ const MAX_DEPTH = 200;
 const MAX_ALIAS_EXPANSIONS = 10_000;
 
 export function parseYaml(text: string): ParsedYaml {
-  const lineCounter = new LineCounter();
+  const lineCounter = new LineIndex(text);
+  const fast = parseFast(text);
+  if (fast) return { root: fast.root, lineCounter, problems: [] };
+  return parseYamlFully(text, lineCounter);
+}
+
+/** The `yaml` package's parse: every YAML construct, every YAML problem with its position. */
+export function parseYamlFully(text: string, lineCounter: LinePositions = new LineIndex(text)): ParsedYaml {
   const problems: TreeProblem[] = [];
   let doc: Document.Parsed;
   try {
     doc = parseDocument(text, {
-      lineCounter,
       prettyErrors: false,
       uniqueKeys: true,
       keepSourceTokens: false,
