@@ -13,3 +13,38 @@ export { writeZip, readCsar } from './lib/csar';
 export { parseScalarUnit, parseVersion } from './lib/scalars';
 export type { ScalarUnitValue } from './lib/scalars';
 export * from './lib/model';
+// The Stratum profile: processor rules, rule 10 against the tenant, the translator (issue #5 §2-3).
+export { checkStratumRules } from './stratum/rules';
+export { checkTenantResources } from './stratum/tenant-checks';
+export {
+  canonicalJson,
+  processAndTranslate,
+  translateStack,
+  validateStratumTemplate,
+} from './stratum/translate';
+export type {
+  Manifest,
+  MicroserviceScalingPolicyLike,
+  ProcessAndTranslateOptions,
+  ProcessAndTranslateResult,
+  ScalingWindowLike,
+  StratumEnvironment,
+  StratumPlan,
+  StratumProcessOptions,
+  StratumTenantView,
+  StratumValidation,
+  TimeStrategyLike,
+  TranslatedUnit,
+  TranslateOptions,
+  TranslateResult,
+  UtilisationStrategyLike,
+} from './stratum/translate';
+export { planSummary, renderManifests, renderPlan } from './stratum/render';
+export {
+  MULTUS_NETWORKS_ANNOTATION,
+  STRATUM_ANNOTATIONS,
+  STRATUM_LABELS,
+  STRATUM_PROFILE,
+} from './stratum/keys';
+export { locatorOf } from './lib/locator';
+export type { SourcePosition, TemplateLocator, YamlPath } from './lib/locator';

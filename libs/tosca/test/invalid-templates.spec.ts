@@ -1,8 +1,16 @@
 // Table-driven error tests: every test/invalid/*.yaml starts with "# expect: CODE@line[:col] ...",
 // the exact set of errors (all of them, order-insensitive) the processor must report.
+// stratum-*.yaml are Stratum stacks: processed with the Stratum profile, its processor rules and
+// rule 10 against the golden tenant view (processAndTranslate), as the orchestrator does (R-OR-2/3).
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { DIAGNOSTIC_CODES, fileSystemSource, processTemplate } from '../src';
+import {
+  DIAGNOSTIC_CODES,
+  fileSystemSource,
+  processAndTranslate,
+  processTemplate,
+  type StratumTenantView,
+} from '../src';
 
 const dir = path.join(__dirname, 'invalid');
 const files = readdirSync(dir)
@@ -23,6 +31,12 @@ function expectations(file: string): { code: string; line: number; column?: numb
     });
 }
 
+function tenantView(): StratumTenantView {
+  return JSON.parse(
+    readFileSync(path.join(__dirname, 'golden', 'tenant-view.json'), 'utf8'),
+  ) as StratumTenantView;
+}
+
 describe('invalid TOSCA templates', () => {
   it('has at least 45 cases', () => {
     expect(files.length).toBeGreaterThanOrEqual(45);
@@ -30,7 +44,9 @@ describe('invalid TOSCA templates', () => {
 
   it.each(files)('%s', async (file) => {
     const expected = expectations(file);
-    const result = await processTemplate(file, fileSystemSource(dir));
+    const result = file.startsWith('stratum-')
+      ? await processAndTranslate(file, fileSystemSource(dir), tenantView(), { stack: 'invalid' })
+      : await processTemplate(file, fileSystemSource(dir));
     expect(result.ok).toBe(false);
     const errors = result.diagnostics.filter((d) => d.severity === 'error');
     // An expectation without a column matches any column on that line.

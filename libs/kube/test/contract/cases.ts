@@ -9,6 +9,7 @@ import { waitFor } from '@stratum/util';
 import {
   ConflictError,
   deploymentReadiness,
+  FIXED_IPS_ANNOTATION,
   InvalidError,
   type KubeClient,
   type KubeObject,
@@ -387,6 +388,85 @@ export const kubeContractCases: ContractCase[] = [
       });
       expect(waiting.reason).toBe('ContainerCreating');
       expect(waiting.message).toContain('10.77.0.50 is already in use');
+    },
+  },
+  {
+    name: 'tenant network: each replica gets the first free address of its stratum.io/fixed-ips list, and a waiting replica starts once one is released (R-NW-1)',
+    async run({ client, namespace }) {
+      const ns = await namespace();
+      await client.create({
+        apiVersion: 'k8s.cni.cncf.io/v1',
+        kind: 'NetworkAttachmentDefinition',
+        metadata: { name: 'tenant-net', namespace: ns },
+        spec: {
+          config: JSON.stringify({
+            cniVersion: '0.3.1',
+            type: 'macvlan',
+            master: 'eth1',
+            ipam: { type: 'whereabouts', range: '10.78.0.0/24', gateway: '10.78.0.1' },
+          }),
+        },
+      });
+      // another workload holds the first address of the list
+      await client.create({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name: 'squatter',
+          namespace: ns,
+          annotations: {
+            [MULTUS_NETWORKS]: JSON.stringify([{ name: 'tenant-net', ips: ['10.78.0.10/24'] }]),
+          },
+        },
+        spec: { containers: [{ name: 'app', image: 'registry.test/app:1' }] },
+      });
+      const flatIps = async () => {
+        const pods = await client.list<KubeObject & { status?: { podIP?: string } }>('v1', 'Pod', {
+          namespace: ns,
+          labelSelector: 'app=edge',
+        });
+        return pods.items
+          .map((p) => p.status?.podIP)
+          .filter((ip): ip is string => !!ip && ip.startsWith('10.78.'));
+      };
+      await waitFor(
+        async () =>
+          (await client.get<KubeObject & { status?: { podIP?: string } }>(ref('Pod', ns, 'squatter'))).status
+            ?.podIP === '10.78.0.10',
+        { timeoutMs: 20_000, description: 'the squatter to hold 10.78.0.10' },
+      );
+      await client.apply(
+        deployment(ns, 'edge', 2, {
+          [MULTUS_NETWORKS]: JSON.stringify([{ name: 'tenant-net' }]),
+          [FIXED_IPS_ANNOTATION]: '10.78.0.10,10.78.0.11',
+        }),
+      );
+      // one replica gets .11; the other waits, as no address of its list is free
+      await waitFor(async () => (await flatIps()).join() === '10.78.0.11', {
+        timeoutMs: 20_000,
+        description: 'the first replica to get 10.78.0.11',
+      });
+      const waiting = await waitFor(
+        async () => {
+          const pods = await client.list<
+            KubeObject & {
+              status?: { containerStatuses?: Array<{ state?: { waiting?: { message?: string } } }> };
+            }
+          >('v1', 'Pod', { namespace: ns, labelSelector: 'app=edge' });
+          return pods.items
+            .map((p) => p.status?.containerStatuses?.[0]?.state?.waiting?.message)
+            .find((m) => m?.includes('no fixed IP is free'));
+        },
+        { timeoutMs: 20_000, description: 'the second replica to wait for a fixed IP' },
+      );
+      expect(waiting).toContain('10.78.0.10 is in use by');
+      await client.delete(ref('Pod', ns, 'squatter'), { gracePeriodSeconds: 0 });
+      await waitFor(async () => (await flatIps()).sort().join() === '10.78.0.10,10.78.0.11', {
+        timeoutMs: 20_000,
+        description: 'the second replica to get the released 10.78.0.10',
+      });
+      const ready = await waitForReady(client, ref('Deployment', ns, 'edge', 'apps/v1'), 30_000);
+      expect(deploymentReadiness(ready!).ready).toBe(true);
     },
   },
   {

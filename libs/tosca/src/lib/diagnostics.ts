@@ -42,6 +42,57 @@ export const DIAGNOSTIC_CODES = {
   TOSCA_UNKNOWN_REFERENCE:
     'A function or mapping refers to an entity, property or artifact that does not exist.',
   TOSCA_INTERNAL: 'The processor failed unexpectedly (a bug): the template could not be fully checked.',
+  // Stratum profile processor rules (docs/tosca-profile.md "Processor rules"; libs/tosca/src/stratum).
+  // Rule 9 (no DependsOn/ConnectsTo cycle) is TOSCA_REQUIREMENT_CYCLE, which the processor reports.
+  STRATUM_NOT_A_MICROSERVICE:
+    'A node template is not a stratum.nodes.Microservice, the only node type Stratum 1.0 deploys.',
+  STRATUM_EMPTY_STACK: 'The template has no microservice: a stack deploys at least one.',
+  STRATUM_UNRESOLVED_VALUE:
+    'A property value uses a function that cannot be evaluated when the stack is translated.',
+  STRATUM_DUPLICATE:
+    'Rule 1: env names, port names, (port, protocol) pairs, mount paths or log (directory, extension) pairs repeat in one microservice.',
+  STRATUM_REQUEST_ABOVE_LIMIT:
+    'Rule 2: a CPU or memory request is greater than the limit of the same resource.',
+  STRATUM_RESERVED_KEY:
+    'Rule 3: a label or annotation key has the prefix stratum.io/, which is reserved to the platform.',
+  STRATUM_FIXED_IP_NETWORK: "Rule 4: a fixed IP names another network than the microservice's own.",
+  STRATUM_FIXED_IP_INVALID: 'Rule 4: a fixed IP is not a valid IPv4 or IPv6 address.',
+  STRATUM_FIXED_IP_DUPLICATE: 'Rule 4: a fixed IP address appears more than once in the template.',
+  STRATUM_FIXED_IPS_TOO_FEW:
+    'Rule 4: fewer fixed IPs than replicas, or than the max_replicas / scheduled_replicas of a policy.',
+  STRATUM_INVALID_NAME:
+    'Rule 5: a microservice name is not a DNS label (or contains "--"), or a port name is refused by Kubernetes.',
+  STRATUM_PROBE_PROPERTY:
+    'Rule 6: a probe lacks a property its type needs (http: path, port; tcp: port; exec: command) or has one it refuses.',
+  STRATUM_NOT_WHOLE_SECONDS:
+    'Rules 6, 12: a probe time, duration or retrigger_time is not a whole number of seconds.',
+  STRATUM_INVALID_PATTERN: 'Rule 7: a multiline_pattern is not a valid regular expression.',
+  STRATUM_CONNECTS_TO_PORT:
+    "Rule 8: a ConnectsTo target declares no port, or the relationship's port is not one of the target's ports.",
+  STRATUM_UNKNOWN_NETWORK: "Rule 10 (R-OR-3): a network is not one of the tenant's networks.",
+  STRATUM_UNKNOWN_VOLUME: "Rule 10 (R-OR-3): a volume is not one of the tenant's volumes.",
+  STRATUM_SECURITY_LEVEL:
+    "Rule 10 (R-OR-3): security_level differs from the security domain of the microservice's network.",
+  STRATUM_FIXED_IP_OUTSIDE_SUBNET:
+    "Rule 10 (R-OR-3): a fixed IP is not a usable address of the network's subnet.",
+  STRATUM_FIXED_IP_GATEWAY: "Rule 10 (R-OR-3): a fixed IP is the network's gateway.",
+  STRATUM_WINDOWS_OVERLAP:
+    'Rule 11: windows of one policy, or of the enabled policies targeting one microservice, overlap.',
+  STRATUM_AUTOSCALING_PROPERTY:
+    'Rule 12: an autoscaling policy lacks a property its strategy needs or has one it refuses.',
+  STRATUM_AUTOSCALING_BOUNDS:
+    'Rule 12: lower_threshold is not below upper_threshold, or min_replicas exceeds max_replicas.',
+  STRATUM_STACK_NAME: 'The stack name given to the translator is not a DNS label of at most 63 characters.',
+  STRATUM_IMAGE_NOT_PINNED:
+    'Warning: an image has no tag or the tag latest, so a redeploy may run other code.',
+  STRATUM_NO_READINESS_PROBE:
+    'Warning: a microservice that others reach or depend on has no readiness probe: it counts as Ready once running.',
+  STRATUM_AUTOSCALING_WITHOUT_LIMIT:
+    'Warning: a cpu / memory policy targets a microservice without that resource limit, which utilisation is measured against.',
+  STRATUM_IGNORED:
+    'Warning: a group or a policy of another type than stratum.policies.scaling.Autoscaling has no effect on the stack.',
+  STRATUM_PLATFORM_KEY_OVERRIDDEN:
+    'Warning: a label or annotation the platform sets has another value in the template; the platform value is used.',
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

@@ -1,4 +1,4 @@
-import { IpPool, ipamFromCniConfig, parseNetworkSelections } from './ip-pools';
+import { IpPool, ipamFromCniConfig, parseFixedIps, parseNetworkSelections } from './ip-pools';
 
 describe('tenant network address pools (R-NW-1 fixed pod IPs)', () => {
   it('hands out the lowest free address, skipping the gateway, and honours a requested one', () => {
@@ -10,6 +10,22 @@ describe('tenant network address pools (R-NW-1 fixed pod IPs)', () => {
     expect(pool.allocate('a').ip).toBe('10.20.0.2'); // same owner, same address
     pool.release('b');
     expect(pool.allocate('e', '10.20.0.100').ip).toBe('10.20.0.100');
+  });
+
+  it('gives each replica the first free address of its stratum.io/fixed-ips list', () => {
+    const pool = new IpPool('10.20.0.0/24', { gateway: '10.20.0.1' });
+    const list = parseFixedIps('10.20.0.1, 10.20.0.5,10.30.0.9,10.20.0.6');
+    expect(list).toEqual(['10.20.0.1', '10.20.0.5', '10.30.0.9', '10.20.0.6']);
+    expect(pool.allocate('squatter', '10.20.0.5').ip).toBe('10.20.0.5');
+    expect(pool.allocateFirstFree('web-1', list).ip).toBe('10.20.0.6');
+    expect(pool.allocateFirstFree('web-1', list).ip).toBe('10.20.0.6'); // same owner, same address
+    expect(pool.allocateFirstFree('web-2', list).error).toBe(
+      'no fixed IP is free: 10.20.0.1 is in use by gateway; 10.20.0.5 is in use by squatter; ' +
+        '10.30.0.9 is outside 10.20.0.0/24; 10.20.0.6 is in use by web-1',
+    );
+    pool.release('squatter');
+    expect(pool.allocateFirstFree('web-2', list).ip).toBe('10.20.0.5');
+    expect(parseFixedIps(undefined)).toEqual([]);
   });
 
   it('runs out with a reason, honours range_start/end and exclusions', () => {

@@ -84,6 +84,36 @@ export class IpPool {
     return { error: `no free address left in ${this.range}` };
   }
 
+  /**
+   * The first address of `candidates` (a pod's `stratum.io/fixed-ips`) that is free in this pool —
+   * each replica of a Deployment gets its own (R-NW-1); the one `owner` holds already if any.
+   */
+  allocateFirstFree(owner: string, candidates: readonly string[]): { ip?: string; error?: string } {
+    for (const [ip, holder] of this.used) if (holder === owner) return { ip: intToIp(ip) };
+    const refused: string[] = [];
+    for (const candidate of candidates) {
+      let value: number;
+      try {
+        value = ipToInt(candidate);
+      } catch {
+        refused.push(`${candidate} is not an IPv4 address`);
+        continue;
+      }
+      if (!cidrContains(this.cidr, value)) {
+        refused.push(`${candidate} is outside ${this.range}`);
+        continue;
+      }
+      const holder = this.used.get(value);
+      if (holder) {
+        refused.push(`${candidate} is in use by ${holder}`);
+        continue;
+      }
+      this.used.set(value, owner);
+      return { ip: candidate };
+    }
+    return { error: `no fixed IP is free: ${refused.join('; ') || 'the list is empty'}` };
+  }
+
   /** Records an address found on an existing pod (simulator restart). */
   claim(owner: string, ip: string): void {
     this.used.set(ipToInt(ip), owner);
@@ -163,4 +193,12 @@ export function parseNetworkSelections(annotation: string | undefined): NetworkS
     const [namespace, name] = ref.includes('/') ? ref.split('/') : [undefined, ref];
     return { name, namespace, interface: iface };
   });
+}
+
+/** The addresses of a `stratum.io/fixed-ips` annotation, in order. */
+export function parseFixedIps(annotation: string | undefined): string[] {
+  return (annotation ?? '')
+    .split(',')
+    .map((ip) => ip.trim())
+    .filter((ip) => ip.length > 0);
 }

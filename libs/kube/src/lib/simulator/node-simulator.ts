@@ -7,7 +7,14 @@ import type { KubeClient } from '../client';
 import { NotFoundError } from '../errors';
 import { Informer } from '../informer';
 import type { KubeObject } from '../resources';
-import { intToIp, IpPool, ipamFromCniConfig, parseCidr, parseNetworkSelections } from './ip-pools';
+import {
+  intToIp,
+  IpPool,
+  ipamFromCniConfig,
+  parseCidr,
+  parseFixedIps,
+  parseNetworkSelections,
+} from './ip-pools';
 import { buildSummary, IDLE_USAGE, type Usage, UsageAccumulator, type UsageSource } from './usage';
 
 /** Labels fake Nodes carry so placement by zone and rack can be tested (R-NW-2, R-OR placement). */
@@ -24,6 +31,13 @@ export const SIM_ANNOTATIONS = {
 } as const;
 
 export const MULTUS_NETWORKS = 'k8s.v1.cni.cncf.io/networks';
+/**
+ * Fixed addresses for the replicas of one workload (R-NW-1, seed 000), comma-separated, as the
+ * Stratum translator writes them: a pod gets the first address of the list that is free in the pool
+ * of its first tenant network (Multus selection without its own `ips`). Multus' `ips` field would
+ * give every replica the same address.
+ */
+export const FIXED_IPS_ANNOTATION = 'stratum.io/fixed-ips';
 export const MULTUS_NETWORK_STATUS = 'k8s.v1.cni.cncf.io/network-status';
 
 export type PodFailure = 'image-pull' | 'crash-loop' | 'never-ready';
@@ -44,6 +58,8 @@ export interface PodMatch {
   /** Label equality, e.g. { app: 'web' }. */
   labels?: Record<string, string>;
   namePrefix?: string;
+  /** A container image of the pod, e.g. the broken image of a bad update that is never Ready. */
+  image?: string;
 }
 
 export interface PodBehaviour {
@@ -93,6 +109,8 @@ interface TrackedPod {
   timer?: NodeJS.Timeout;
   pools: IpPool[];
   pod: PodLike;
+  /** Set while the pod waits for one of its fixed IPs to be released (the behaviour to start it with). */
+  awaitingAddress?: PodBehaviour;
 }
 
 const RULE_ORDER = Symbol('rules');
@@ -481,6 +499,18 @@ export class NodeSimulator {
     for (const pool of tracked.pools) pool.release(key);
     this.nodes.get(tracked.node)?.podPool.release(key);
     this.pods.delete(key);
+    // A released address may be the fixed IP a pod waits for (a rollout replacing a pod, R-NW-1),
+    // as a kubelet retries a failed sandbox.
+    if (tracked.pools.length) this.retryPodsAwaitingAddress();
+  }
+
+  private retryPodsAwaitingAddress(): void {
+    for (const waiting of this.pods.values()) {
+      const behaviour = waiting.awaitingAddress;
+      if (!behaviour) continue;
+      waiting.awaitingAddress = undefined;
+      this.run(`start ${waiting.key}`, () => this.startPod(waiting, behaviour));
+    }
   }
 
   /** A pod already running (the simulator restarted): take its addresses back, do not restart it. */
@@ -522,15 +552,23 @@ export class NodeSimulator {
     const networkStatus: Array<{ name: string; interface: string; ips: string[]; default?: boolean }> = [];
     let primaryIp: string | undefined;
     let ipFailure: string | undefined;
+    let awaitsFixedIp = false;
     try {
-      const selections = parseNetworkSelections(tracked.pod.metadata?.annotations?.[MULTUS_NETWORKS]);
+      const annotations = tracked.pod.metadata?.annotations ?? {};
+      const selections = parseNetworkSelections(annotations[MULTUS_NETWORKS]);
+      let fixedIps = parseFixedIps(annotations[FIXED_IPS_ANNOTATION]);
       for (const [i, selection] of selections.entries()) {
         const nadNamespace = selection.namespace ?? namespace;
         const pool = await this.networkPool(nadNamespace, selection.name);
         const requested = selection.ips?.[0]?.split('/')[0];
-        const result = pool.allocate(tracked.key, requested);
+        const fromList = !requested && fixedIps.length > 0;
+        const result = fromList
+          ? pool.allocateFirstFree(tracked.key, fixedIps)
+          : pool.allocate(tracked.key, requested);
+        if (fromList) fixedIps = [];
         if (!result.ip) {
           ipFailure = `network ${nadNamespace}/${selection.name}: ${result.error}`;
+          awaitsFixedIp = fromList;
           break;
         }
         tracked.pools.push(pool);
@@ -545,6 +583,7 @@ export class NodeSimulator {
       ipFailure = (error as Error).message;
     }
     if (ipFailure) {
+      if (awaitsFixedIp) tracked.awaitingAddress = behaviour;
       // As a kubelet does when the CNI plugin fails: the pod stays ContainerCreating, with an event.
       await this.client.mergePatch(
         ref,
@@ -801,6 +840,7 @@ function matches(match: PodMatch, pod: KubeObject): boolean {
   if (match.namePrefix && !pod.metadata?.name?.startsWith(match.namePrefix)) return false;
   for (const [key, value] of Object.entries(match.labels ?? {}))
     if (pod.metadata?.labels?.[key] !== value) return false;
+  if (match.image && !(pod as PodLike).spec?.containers?.some((c) => c.image === match.image)) return false;
   return true;
 }
 
