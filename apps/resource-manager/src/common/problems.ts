@@ -1,45 +1,11 @@
-import { DomainException, ErrorCode } from '@stratum/service-kit';
-import type { z } from 'zod';
+/** The resource-manager's refusals, as the domain exceptions the HTTP filter maps (400/404/409). */
+import { conflict, DomainException, ErrorCode } from '@stratum/service-kit';
 
-/** One thing wrong with a request, named by the field it is about (dotted path). */
-export interface Problem {
-  field: string;
-  message: string;
-}
-
-/** 400 naming every bad field; the request changed nothing. */
-export function validationFailed(problems: Problem[]): DomainException {
-  return new DomainException(
-    ErrorCode.ValidationFailed,
-    problems.map((p) => `${p.field}: ${p.message}`).join('; '),
-    'Correct the named fields and send the request again; nothing was changed.',
-    { problems },
-  );
-}
-
-export function problemsOf(error: z.ZodError): Problem[] {
-  return error.issues.map((issue) => ({
-    field: issue.path.length ? issue.path.join('.') : '(body)',
-    message: issue.message,
-  }));
-}
-
-/** Parses with the schema or throws the 400 that names each bad field. */
-export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
-  const result = schema.safeParse(value);
-  if (!result.success) throw validationFailed(problemsOf(result.error));
-  return result.data;
-}
+export { conflict, parseOrThrow, type Problem, problemsOf, validationFailed } from '@stratum/service-kit';
 
 export function notFound(what: string, id: string, field: string, hint: string): DomainException {
   return new DomainException(ErrorCode.NotFound, `${field}: no ${what} with id ${id}`, hint, {
     problems: [{ field, message: `no ${what} with id ${id}` }],
-  });
-}
-
-export function conflict(field: string, message: string, hint: string): DomainException {
-  return new DomainException(ErrorCode.Conflict, `${field}: ${message}`, hint, {
-    problems: [{ field, message }],
   });
 }
 

@@ -4,7 +4,7 @@
  * them; the route list below is checked against the controllers' routes by openapi.spec.ts.
  */
 import { Controller, Get } from '@nestjs/common';
-import { z } from 'zod';
+import { buildOpenApiDocument, type RouteDoc } from '@stratum/service-kit';
 import {
   NetworkInputSchema,
   NetworkUpdateSchema,
@@ -13,19 +13,6 @@ import {
   VolumeInputSchema,
   VolumeResizeSchema,
 } from './api-schemas';
-
-type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
-
-export interface RouteDoc {
-  method: Method;
-  path: string;
-  summary: string;
-  /** Who may call it (the permission table in docs/identity.md has the detail). */
-  access: string;
-  body?: z.ZodType;
-  /** 200, 201, 202 (operation) or 204. */
-  success: 200 | 201 | 202 | 204;
-}
 
 const ADMIN = 'platform admin';
 const TENANT_READ = 'platform admin; every role of the tenant';
@@ -212,102 +199,17 @@ export const ROUTES: RouteDoc[] = [
   },
 ];
 
-const ERROR_SCHEMA = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: {
-        code: {
-          type: 'string',
-          description: 'VALIDATION_FAILED, NOT_FOUND, CONFLICT, FORBIDDEN, UNAUTHENTICATED, …',
-        },
-        message: { type: 'string', description: 'Names the field at fault: "<field>: <problem>"' },
-        hint: { type: 'string', description: 'What to do next' },
-        details: {
-          type: 'object',
-          properties: {
-            problems: {
-              type: 'array',
-              items: {
-                type: 'object',
-                properties: { field: { type: 'string' }, message: { type: 'string' } },
-              },
-            },
-          },
-        },
-      },
-    },
-  },
-};
-
 export function openApiDocument(): Record<string, unknown> {
-  const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of ROUTES) {
-    const parameters = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
-      name,
-      in: 'path',
-      required: true,
-      schema: { type: 'string' },
-    }));
-    const success =
-      route.success === 202
-        ? {
-            description:
-              'Accepted; follow the operation (Location header, GET /api/v1/operations/{id}, or the operation-progress topic)',
-          }
-        : route.success === 204
-          ? { description: 'Done' }
-          : { description: 'OK' };
-    (paths[route.path] ??= {})[route.method] = {
-      summary: route.summary,
-      description: `Access: ${route.access}.`,
-      parameters,
-      ...(route.body
-        ? {
-            requestBody: {
-              required: true,
-              content: { 'application/json': { schema: z.toJSONSchema(route.body, { io: 'input' }) } },
-            },
-          }
-        : {}),
-      responses: {
-        [String(route.success)]: success,
-        '400': {
-          description: 'Invalid input; nothing changed',
-          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-        },
-        '401': { description: 'No verified identity (call through the gateway)' },
-        '403': { description: 'The identity may not do this on this tenant' },
-        '404': { description: 'Unknown tenant or resource (the message names the field)' },
-        '409': { description: 'Conflicts with the current state (the message says which and what to do)' },
-      },
-      security: [{ stratumIdentity: [] }],
-    };
-  }
-  return {
-    openapi: '3.1.0',
-    info: {
+  return buildOpenApiDocument(
+    {
       title: 'Stratum resource-manager',
-      version: '1',
       description:
         'Networks, environments, NFS servers and volumes (SPEC R-NW, R-ST). See docs/resources.md.',
+      accepted:
+        'Accepted; follow the operation (Location header, GET /api/v1/operations/{id}, or the operation-progress topic)',
     },
-    paths,
-    components: {
-      schemas: { Error: ERROR_SCHEMA },
-      securitySchemes: {
-        stratumIdentity: {
-          type: 'apiKey',
-          in: 'header',
-          name: 'x-stratum-identity',
-          description: 'Signed identity from the gateway (docs/identity.md)',
-        },
-      },
-    },
-  };
+    ROUTES,
+  );
 }
 
 @Controller('api/v1')
