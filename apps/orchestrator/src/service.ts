@@ -11,6 +11,7 @@ export const service = defineService({
   module: AppModule,
   store: 'postgres',
   kubernetes: true,
+  verifiesIdentity: true,
   migrations: orchestratorMigrations,
   configSchema: orchestratorConfigSchema,
 });

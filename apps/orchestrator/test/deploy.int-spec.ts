@@ -294,7 +294,10 @@ describe('stack deployment engine (issue #5 §4–6, R-OR-4/7)', () => {
       ...Array<string>(3).fill('orchestrator.stack-deploy-progress'),
       ...Array<string>(9).fill('orchestrator.stack-deploy-progress'),
       'orchestrator.stack-deployed',
+      // Once all units are up, the revision's autoscaling policies (none here) replace any earlier set (R-OR-5).
+      'orchestrator.autoscaling-policies-published',
     ]);
+    expect(all.at(-1)!.data).toEqual({ tenantId, stackId: main.stackId, revision: 1, policies: [] });
     expect(all[0].data).toMatchObject({
       stackName: 'shop',
       revision: 1,
@@ -315,7 +318,7 @@ describe('stack deployment engine (issue #5 §4–6, R-OR-4/7)', () => {
       .map((e) => `${String(e.data.unitId)}:${String(e.data.state)}`);
     expect(order.indexOf('db:ready')).toBeLessThan(order.indexOf('api:deploying'));
     expect(order.indexOf('api:ready')).toBeLessThan(order.indexOf('web:deploying'));
-    expect(all.at(-1)!.data).toMatchObject({
+    expect(all.at(-2)!.data).toMatchObject({
       revision: 1,
       units: expect.arrayContaining([{ unitId: 'web', environmentId: `bench-b/${ns.y}` }]),
     });

@@ -22,7 +22,7 @@ import {
   type RunningService,
   startService,
 } from '@stratum/service-kit';
-import { createTestDatabase, sharedKubeBench, type TestDatabase } from '@stratum/testing';
+import { createTestDatabase, sharedKubeBench, type TestDatabase, testIdentityKeys } from '@stratum/testing';
 import { waitFor } from '@stratum/util';
 import type { z } from 'zod';
 import { service as orchestrator } from '../src/service';
@@ -55,7 +55,8 @@ describe('orchestrator tenant view (R-OR-3)', () => {
         CONSUMER_MAX_ATTEMPTS: '2',
       },
     });
-    running = await startService(orchestrator, config, { bus });
+    // The public key of the gateway's identity signing, in memory (as all-in-one passes it).
+    running = await startService(orchestrator, config, { bus, identityKeys: testIdentityKeys().keys });
     view = new TenantView(running.runtime.database!);
   });
 
@@ -161,6 +162,7 @@ describe('orchestrator tenant view (R-OR-3)', () => {
           isolationDomain: 'bank',
           networkAttachment: 'tenant-network',
           dnsSuffix: '--core',
+          cidr: '10.60.0.0/24',
         },
       ],
       nfsServers: [{ nfsServerId: ids.nfs, tier: 'gold', storageClassName: 'stratum-retail-gold' }],

@@ -1,10 +1,7 @@
 /** The deployment engine's refusals, as the domain exceptions the HTTP filter maps (400/404/409). */
-import { DomainException, ErrorCode } from '@stratum/service-kit';
+import { DomainException, ErrorCode, type Problem } from '@stratum/service-kit';
 
-export interface Problem {
-  field: string;
-  message: string;
-}
+export { conflict, type Problem } from '@stratum/service-kit';
 
 export function invalidPlan(problems: Problem[]): DomainException {
   return new DomainException(
@@ -27,11 +24,5 @@ export function stackNotFound(field: string, id: string): DomainException {
 export function notFound(what: string, field: string, id: string, hint: string): DomainException {
   return new DomainException(ErrorCode.NotFound, `${field}: no ${what} ${id}`, hint, {
     problems: [{ field, message: `no ${what} ${id}` }],
-  });
-}
-
-export function conflict(field: string, message: string, hint: string): DomainException {
-  return new DomainException(ErrorCode.Conflict, `${field}: ${message}`, hint, {
-    problems: [{ field, message }],
   });
 }

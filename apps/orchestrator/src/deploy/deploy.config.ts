@@ -18,6 +18,11 @@ export const deployConfigSchema = z.object({
   /** This replica's name on stack leases; must differ between replicas (default: the host name). */
   DEPLOY_WORKER_ID: z.string().min(1).default(hostname()),
   DEPLOY_LEASE_SECONDS: z.coerce.number().int().min(5).max(3_600).default(60),
+  /**
+   * Test hook, never for production: the process kills itself (SIGKILL) right after the first
+   * deployment step whose name ends with this (e.g. `wave-0/applied`). The crash-resume test uses it.
+   */
+  STRATUM_FAULT_KILL_AFTER_STEP: z.string().min(1).optional(),
 });
 
 export type DeployConfig = z.infer<typeof deployConfigSchema>;

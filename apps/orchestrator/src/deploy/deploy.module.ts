@@ -48,9 +48,24 @@ class DeploymentLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
       provide: Deployer,
       useFactory: (kube: KubeClusters, journal: DeploymentJournal, runtime: ServiceRuntime) => {
         const own = config(runtime);
-        return new Deployer(kube, journal, runtime.log.child({ component: 'deployer' }), {
+        const log = runtime.log.child({ component: 'deployer' });
+        const killAfter = own.STRATUM_FAULT_KILL_AFTER_STEP;
+        if (killAfter) {
+          log.warn('TEST FAULT HOOK ENABLED: this process kills itself after a deployment step', {
+            killAfter,
+          });
+        }
+        return new Deployer(kube, journal, log, {
           unitReadyTimeoutMs: own.DEPLOY_UNIT_READY_TIMEOUT_SECONDS * 1000,
           unitGoneTimeoutMs: own.DEPLOY_UNIT_GONE_TIMEOUT_SECONDS * 1000,
+          afterStep: killAfter
+            ? (step) => {
+                if (step.endsWith(killAfter)) {
+                  log.warn('test fault hook: killing the process', { step });
+                  process.kill(process.pid, 'SIGKILL');
+                }
+              }
+            : undefined,
         });
       },
       inject: [KubeClusters, DeploymentJournal, ServiceRuntime],

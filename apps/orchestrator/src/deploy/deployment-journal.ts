@@ -7,6 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  AutoscalingPoliciesPublished,
+  AutoscalingPoliciesWithdrawn,
   type ErrorInfo,
   StackDeleted,
   StackDeployed,
@@ -150,6 +152,8 @@ export class DeploymentJournal {
         );
         await this.setStack(manager, stack.id, 'deleted', null);
         await this.outbox.add(manager, StackDeleted.Topic, base);
+        // Nothing of the stack runs any more: the autoscaler stops scaling it (issue #5 §5).
+        await this.outbox.add(manager, AutoscalingPoliciesWithdrawn.Topic, base);
         return;
       }
       if (deployment.kind === 'rollback' && deployment.trigger === 'automatic') {
@@ -162,6 +166,7 @@ export class DeploymentJournal {
           toRevision: deployment.revision,
           reason: 'automatic',
         });
+        await this.publishPolicies(manager, context, deployment.revision);
         return;
       }
       await this.setOutcome(manager, stack.id, deployment.revision, 'deployed');
@@ -189,6 +194,26 @@ export class DeploymentJournal {
           reason: 'requested',
         });
       }
+      await this.publishPolicies(manager, context, deployment.revision);
+    });
+  }
+
+  /**
+   * The running revision's autoscaling policies, published once all its units are deployed (R-OR-5):
+   * the full set, replacing any earlier one (empty when the template declares none). checkPlan has
+   * validated them when the revision was accepted.
+   */
+  private async publishPolicies(
+    manager: EntityManager,
+    context: DeploymentContext,
+    revision: number,
+  ): Promise<void> {
+    const policies = (context.target.autoscaling ?? []) as AutoscalingPoliciesPublished.Value['policies'];
+    await this.outbox.add(manager, AutoscalingPoliciesPublished.Topic, {
+      tenantId: context.stack.tenantId,
+      stackId: context.stack.id,
+      revision,
+      policies,
     });
   }
 

@@ -9,10 +9,11 @@
  * 409 rather than queued, so what runs is always what was last accepted.
  */
 import { randomUUID } from 'node:crypto';
-import { StackRevisionAccepted } from '@stratum/contracts';
+import { AutoscalingPoliciesPublished, StackRevisionAccepted } from '@stratum/contracts';
 import type { Outbox } from '@stratum/messaging';
 import type { ServiceDatabase } from '@stratum/persistence';
 import type { EntityManager } from 'typeorm';
+import { z } from 'zod';
 import { conflict, invalidPlan, notFound, stackNotFound } from './deploy-errors';
 import {
   type Deployment,
@@ -28,7 +29,7 @@ import {
   type StackRevisionDetail,
   type StackRow,
 } from './deploy-model';
-import { canonicalJson, planProblems, sha256Hex, type StackRevisionPlan } from './deploy-plan';
+import { canonicalJson, objectKey, planProblems, sha256Hex, type StackRevisionPlan } from './deploy-plan';
 import { environmentIds } from './environment-ids';
 import { UnitGraph, UnitGraphError } from './unit-graph';
 
@@ -65,6 +66,7 @@ export class StackStore {
       );
       const stack = (await lockStack(manager, plan.tenantId, { name: plan.stack }))!;
       await refuseIfBusy(manager, stack);
+      await refuseIfClaimed(manager, stack, plan);
       const kind: DeploymentKind = stack.currentRevision === null ? 'deploy' : 'update';
       return this.record(manager, stack, {
         plan,
@@ -122,6 +124,7 @@ export class StackStore {
           'Only revisions that were deployed successfully can be restored; list the revisions and their outcomes.',
         );
       }
+      await refuseIfClaimed(manager, stack, target.plan!);
       return this.record(manager, stack, {
         plan: target.plan!,
         template: target.template ?? null,
@@ -298,6 +301,18 @@ export class StackStore {
 /** A plan the engine can deploy: well-formed units and a dependency graph without holes or cycles. */
 export function checkPlan(plan: StackRevisionPlan): UnitGraph {
   const problems = planProblems(plan);
+  // The policies are published as they are once the revision is deployed (R-OR-5): check them now,
+  // so that publication cannot fail after the fact.
+  if (plan.autoscaling !== undefined) {
+    const policies = z
+      .array(AutoscalingPoliciesPublished.MicroserviceScalingPolicySchema)
+      .safeParse(plan.autoscaling);
+    if (!policies.success) {
+      for (const issue of policies.error.issues) {
+        problems.push({ field: ['autoscaling', ...issue.path].join('.'), message: issue.message });
+      }
+    }
+  }
   if (problems.length) throw invalidPlan(problems);
   try {
     return UnitGraph.of(plan.units);
@@ -318,6 +333,39 @@ async function lockStack(
     [tenantId, value],
   );
   return rows[0] ? stackOf(rows[0]) : undefined;
+}
+
+/**
+ * Refuses a plan that would take over an object another stack of the tenant runs or is bringing up
+ * (the same kind and name in the same namespace): applying it would silently rewrite that stack's
+ * workload. Stacks of one tenant are checked one at a time (a transaction-scoped advisory lock), so
+ * two submissions cannot both claim the same object.
+ */
+async function refuseIfClaimed(manager: EntityManager, stack: Stack, plan: StackRevisionPlan): Promise<void> {
+  await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`stack-objects:${stack.tenantId}`]);
+  const others = await manager.query<Array<{ name: string; plan: StackRevisionPlan }>>(
+    `SELECT s.name, r.plan FROM stack s
+       JOIN stack_revision r ON r.stack_id = s.id AND r.revision = s.latest_revision
+      WHERE s.tenant_id = $1 AND s.id <> $2 AND s.status <> 'deleted'`,
+    [stack.tenantId, stack.id],
+  );
+  const owners = new Map<string, string>();
+  for (const other of others) {
+    for (const unit of other.plan.units) {
+      for (const object of unit.manifests) owners.set(objectKey(unit.clusterId, object), other.name);
+    }
+  }
+  for (const unit of plan.units) {
+    for (const object of unit.manifests) {
+      const owner = owners.get(objectKey(unit.clusterId, object));
+      if (owner === undefined) continue;
+      throw conflict(
+        `units.${unit.name}`,
+        `${object.kind} ${object.metadata?.name} in namespace ${object.metadata?.namespace} of cluster ${unit.clusterId} belongs to stack ${owner}`,
+        `Rename the microservice, or delete stack ${owner} first; nothing was recorded.`,
+      );
+    }
+  }
 }
 
 async function refuseIfBusy(manager: EntityManager, stack: Stack): Promise<void> {

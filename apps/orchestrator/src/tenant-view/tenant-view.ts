@@ -15,6 +15,8 @@ export interface ViewEnvironment {
   isolationDomain: string;
   networkAttachment: string;
   dnsSuffix: string;
+  /** The network's subnet: fixed IPs a template asks for must lie in it (R-NW-1). */
+  cidr: string;
 }
 
 export interface ViewNfsServer {
@@ -56,9 +58,10 @@ export class TenantView {
         isolation_domain: string;
         network_attachment: string;
         dns_suffix: string;
+        cidr: string;
       }>
     >(
-      `SELECT e.*, n.name AS network_name FROM tv_environment e JOIN tv_network n ON n.network_id = e.network_id
+      `SELECT e.*, n.name AS network_name, n.cidr FROM tv_environment e JOIN tv_network n ON n.network_id = e.network_id
        WHERE e.tenant_id = $1 AND e.ready AND NOT e.removed AND NOT n.removed ORDER BY n.name`,
       [tenantId],
     );
@@ -87,6 +90,7 @@ export class TenantView {
         isolationDomain: e.isolation_domain,
         networkAttachment: e.network_attachment,
         dnsSuffix: e.dns_suffix,
+        cidr: e.cidr,
       })),
       nfsServers: nfsServers.map((s) => ({
         nfsServerId: s.nfs_server_id,
