@@ -8,7 +8,7 @@ import {
 import { KubeClusters } from '@stratum/kube';
 import { Outbox } from '@stratum/messaging';
 import { ServiceDatabase } from '@stratum/persistence';
-import { ServiceRuntime } from '@stratum/service-kit';
+import { faultKillHook, ServiceRuntime } from '@stratum/service-kit';
 import type { ResourceManagerConfig } from './config/resource-manager.config';
 import { NetworkAssignments } from './environments/network-assignments';
 import { WorkloadProbe } from './environments/workload-probe';
@@ -110,12 +110,6 @@ class ReconcilerLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
       ) => {
         const config = own(runtime);
         const log = runtime.log.child({ component: 'reconciler' });
-        const killAfter = config.STRATUM_FAULT_KILL_AFTER_STEP;
-        if (killAfter) {
-          log.warn('TEST FAULT HOOK ENABLED: this process kills itself after a reconcile step', {
-            killAfter,
-          });
-        }
         return new TenantReconciler(db, kube, outbox, ops, links, log, {
           registry: {
             server: config.REGISTRY_PULL_SERVER,
@@ -123,14 +117,7 @@ class ReconcilerLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
             password: config.REGISTRY_PULL_PASSWORD,
           },
           readyTimeoutMs: config.READY_TIMEOUT_SECONDS * 1000,
-          afterStep: killAfter
-            ? (step) => {
-                if (step.endsWith(killAfter)) {
-                  log.warn('test fault hook: killing the process', { step });
-                  process.kill(process.pid, 'SIGKILL');
-                }
-              }
-            : undefined,
+          afterStep: faultKillHook(log, config.STRATUM_FAULT_KILL_AFTER_STEP),
         });
       },
       inject: [ServiceDatabase, KubeClusters, Outbox, Operations, LinkSync, ServiceRuntime],

@@ -1,5 +1,6 @@
 export * from './lib/config/service-config';
 export * from './lib/errors';
+export * from './lib/fault-hook';
 export * from './lib/health/health-registry';
 export * from './lib/openapi';
 export * from './lib/problems';

@@ -32,23 +32,8 @@ export interface StackRevisionPlan {
   autoscaling?: unknown;
 }
 
-/** JSON with object keys sorted at every level, so equal values give equal text. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.keys(value)
-        .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-        .sort()
-        .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
-    );
-  }
-  return value;
-}
+/** JSON with object keys sorted at every level, so equal values give equal text (the translator's form). */
+export { canonicalJson } from '@stratum/tosca';
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');

@@ -8,7 +8,7 @@ import {
 import { KubeClusters } from '@stratum/kube';
 import { Outbox } from '@stratum/messaging';
 import { ServiceDatabase } from '@stratum/persistence';
-import { ServiceRuntime } from '@stratum/service-kit';
+import { faultKillHook, ServiceRuntime } from '@stratum/service-kit';
 import { deployConfigSchema } from './deploy.config';
 import { Deployer } from './deployer';
 import { DeploymentJournal } from './deployment-journal';
@@ -49,23 +49,10 @@ class DeploymentLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
       useFactory: (kube: KubeClusters, journal: DeploymentJournal, runtime: ServiceRuntime) => {
         const own = config(runtime);
         const log = runtime.log.child({ component: 'deployer' });
-        const killAfter = own.STRATUM_FAULT_KILL_AFTER_STEP;
-        if (killAfter) {
-          log.warn('TEST FAULT HOOK ENABLED: this process kills itself after a deployment step', {
-            killAfter,
-          });
-        }
         return new Deployer(kube, journal, log, {
           unitReadyTimeoutMs: own.DEPLOY_UNIT_READY_TIMEOUT_SECONDS * 1000,
           unitGoneTimeoutMs: own.DEPLOY_UNIT_GONE_TIMEOUT_SECONDS * 1000,
-          afterStep: killAfter
-            ? (step) => {
-                if (step.endsWith(killAfter)) {
-                  log.warn('test fault hook: killing the process', { step });
-                  process.kill(process.pid, 'SIGKILL');
-                }
-              }
-            : undefined,
+          afterStep: faultKillHook(log, own.STRATUM_FAULT_KILL_AFTER_STEP),
         });
       },
       inject: [KubeClusters, DeploymentJournal, ServiceRuntime],

@@ -3,42 +3,18 @@
  * by TenantViewConsumer; read when a template is checked and translated.
  */
 import type { ServiceDatabase } from '@stratum/persistence';
+import type { StratumEnvironment, StratumTenantView } from '@stratum/tosca';
 
-export interface ViewEnvironment {
-  environmentId: string;
-  networkId: string;
-  /** The network's name: templates place microservices by it. */
-  networkName: string;
-  clusterId: string;
-  namespace: string;
-  securityDomain: string;
-  isolationDomain: string;
-  networkAttachment: string;
-  dnsSuffix: string;
-  /** The network's subnet: fixed IPs a template asks for must lie in it (R-NW-1). */
-  cidr: string;
-}
+/**
+ * The view has the shape the translator takes (libs/tosca StratumTenantView), so a snapshot is handed
+ * to it as it is; the orchestrator always knows each network's subnet.
+ */
+export type ViewEnvironment = StratumEnvironment & { cidr: string };
+export type ViewNfsServer = StratumTenantView['nfsServers'][number];
+export type ViewVolume = StratumTenantView['volumes'][number];
 
-export interface ViewNfsServer {
-  nfsServerId: string;
-  tier: string;
-  storageClassName: string;
-}
-
-export interface ViewVolume {
-  volumeId: string;
-  name: string;
-  nfsServerId: string;
-  sizeBytes: number;
-  exportSubPath: string;
-  claimName: string;
-}
-
-export interface TenantViewSnapshot {
-  tenantId: string;
+export interface TenantViewSnapshot extends StratumTenantView {
   environments: ViewEnvironment[];
-  nfsServers: ViewNfsServer[];
-  volumes: ViewVolume[];
 }
 
 export class TenantView {
