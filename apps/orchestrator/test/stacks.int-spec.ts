@@ -523,6 +523,25 @@ topology_template:
     );
     expect(refused.body.error.message).toMatch(/^template: 2 errors: template\.yaml:\d+:\d+ /);
 
+    // A fixed IP on N1's gateway, and one outside N1's subnet (rule 10 against the view's network).
+    const subnet = `10.41.${process.pid % 200}`;
+    const fixed = template().replace(
+      `        network: ${names.n1}\n`,
+      `        network: ${names.n1}\n        fixed_ips:\n          - network: ${names.n1}\n            address: ${subnet}.1\n`,
+    );
+    const fixedRefused = await call('PUT', `/api/v1/tenants/${T}/stacks/shop`, alice, { template: fixed });
+    expect(fixedRefused.status).toBe(400);
+    expect(fixedRefused.body.error.details.diagnostics.map((d: { code: string }) => d.code)).toContain(
+      'STRATUM_FIXED_IP_GATEWAY',
+    );
+    const outside = fixed.replace(`address: ${subnet}.1`, 'address: 192.0.2.7');
+    const outsideRefused = await call('PUT', `/api/v1/tenants/${T}/stacks/shop`, alice, {
+      template: outside,
+    });
+    expect(outsideRefused.body.error.details.diagnostics.map((d: { code: string }) => d.code)).toContain(
+      'STRATUM_FIXED_IP_OUTSIDE_SUBNET',
+    );
+
     const cyclic = template().replace(
       `        security_level: core\n  policies:`,
       `        security_level: core\n      requirements:\n        - dependency: web\n  policies:`,

@@ -31,13 +31,13 @@ export class TenantViewConsumer {
   async networkRecorded(@Payload() event: Envelope<NetworkRecorded.Value>, @Ctx() { manager }: EventContext) {
     const d = event.data;
     await manager.query(
-      `INSERT INTO tv_network (network_id, name, cidr, security_domain, isolation_domain, cluster_id, event_time)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (network_id) DO UPDATE SET name = EXCLUDED.name, cidr = EXCLUDED.cidr,
+      `INSERT INTO tv_network (network_id, name, cidr, gateway, security_domain, isolation_domain, cluster_id, event_time)
+       VALUES ($1, $2, $3, $8, $4, $5, $6, $7)
+       ON CONFLICT (network_id) DO UPDATE SET name = EXCLUDED.name, cidr = EXCLUDED.cidr, gateway = EXCLUDED.gateway,
          security_domain = EXCLUDED.security_domain, isolation_domain = EXCLUDED.isolation_domain,
          cluster_id = EXCLUDED.cluster_id, event_time = EXCLUDED.event_time
        WHERE NOT tv_network.removed AND tv_network.event_time <= EXCLUDED.event_time`,
-      [d.networkId, d.name, d.cidr, d.securityDomain, d.isolationDomain, d.clusterId, event.time],
+      [d.networkId, d.name, d.cidr, d.securityDomain, d.isolationDomain, d.clusterId, event.time, d.gateway],
     );
   }
 

@@ -35,9 +35,10 @@ export class TenantView {
         network_attachment: string;
         dns_suffix: string;
         cidr: string;
+        gateway: string;
       }>
     >(
-      `SELECT e.*, n.name AS network_name, n.cidr FROM tv_environment e JOIN tv_network n ON n.network_id = e.network_id
+      `SELECT e.*, n.name AS network_name, n.cidr, n.gateway FROM tv_environment e JOIN tv_network n ON n.network_id = e.network_id
        WHERE e.tenant_id = $1 AND e.ready AND NOT e.removed AND NOT n.removed ORDER BY n.name`,
       [tenantId],
     );
@@ -67,6 +68,7 @@ export class TenantView {
         networkAttachment: e.network_attachment,
         dnsSuffix: e.dns_suffix,
         cidr: e.cidr,
+        ...(e.gateway ? { gateway: e.gateway } : {}),
       })),
       nfsServers: nfsServers.map((s) => ({
         nfsServerId: s.nfs_server_id,
