@@ -145,8 +145,9 @@ describe('orchestrator tenant view (R-OR-3)', () => {
       environmentIds: [ids.environment],
       operationId,
     });
+    // Each topic is consumed on its own, so the view fills in any order: wait for all three parts.
     const snapshot = await until(
-      (s) => s.volumes.length === 1 && s.environments.length === 1,
+      (s) => s.volumes.length === 1 && s.environments.length === 1 && s.nfsServers.length === 1,
       'the whole view',
     );
     expect(snapshot).toEqual({
@@ -163,6 +164,7 @@ describe('orchestrator tenant view (R-OR-3)', () => {
           networkAttachment: 'tenant-network',
           dnsSuffix: '--core',
           cidr: '10.60.0.0/24',
+          gateway: '10.60.0.1',
         },
       ],
       nfsServers: [{ nfsServerId: ids.nfs, tier: 'gold', storageClassName: 'stratum-retail-gold' }],
