@@ -296,7 +296,12 @@ const CONSTRAINT_OPS = new Set([
   'schema',
 ]);
 
+/**
+ * Compiled patterns by text. Templates come from users, so the cache is bounded (cleared when full)
+ * and a long-running orchestrator does not grow with every pattern it was ever sent.
+ */
 const patternCache = new Map<string, RegExp | null>();
+const PATTERN_CACHE_LIMIT = 2_000;
 export function compilePattern(p: string): RegExp | null {
   let re = patternCache.get(p);
   if (re === undefined) {
@@ -306,6 +311,7 @@ export function compilePattern(p: string): RegExp | null {
     } catch {
       re = null;
     }
+    if (patternCache.size >= PATTERN_CACHE_LIMIT) patternCache.clear();
     patternCache.set(p, re);
   }
   return re;
