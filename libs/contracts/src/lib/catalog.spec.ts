@@ -10,6 +10,7 @@ import {
   LogRecord,
   NetworkAssigned,
   NetworkUnassigned,
+  TenantMembersChanged,
 } from './events';
 import { SERVICE_NAMES } from './services';
 import { TOPIC_NAME_PATTERN } from './topic';
@@ -125,6 +126,12 @@ describe('topic catalog', () => {
       cleanup: { policy: 'delete', retentionMs: 3 * day },
     });
     expect(topicSpec(ImageStateChanged.Topic.name).cleanup).toEqual({ policy: 'compact' });
+    expect(topicSpec('stratum.tenant.members-changed.v1')).toMatchObject({
+      partitions: 6,
+      cleanup: { policy: 'compact' },
+      producers: ['gateway'],
+      consumers: ['resource-manager'],
+    });
     expect(topicSpec('stratum.monitor.dead-letter.v1')).toMatchObject({
       partitions: 3,
       cleanup: { policy: 'delete', retentionMs: 30 * day },
@@ -248,5 +255,46 @@ describe('envelopes through the wire', () => {
     };
     expect(LogRecord.Schema.safeParse(record).error?.issues[0].path).toEqual(['container']);
     expect(LogRecord.Schema.safeParse({ ...record, source: 'host' }).success).toBe(true);
+  });
+
+  it('round-trips tenant members keyed by tenant, and refuses an unsorted list, platform-admin and a bad revision', () => {
+    const members: TenantMembersChanged.Member[] = [
+      { userId: 'u-1', userName: 'alice', roles: ['tenant-admin'] },
+      { userId: 'u-2', userName: 'bob', roles: ['restricted-member', 'read-only'] },
+    ];
+    const data: TenantMembersChanged.Value = {
+      tenantId: 'keystone-project-7',
+      tenantName: 'retail',
+      members,
+      revision: TenantMembersChanged.revisionOf(members),
+      observedAt: '2025-01-01T08:00:00.000Z',
+    };
+    const envelope = createEnvelope(TenantMembersChanged.Event, data, { source: 'gateway' });
+    expect(envelope).toMatchObject({ key: 'keystone-project-7', tenant: 'keystone-project-7' });
+    const result = throughWire(TenantMembersChanged.Event, envelope);
+    if (!result.ok) throw new Error(result.reason);
+    expect(result.envelope.data).toEqual(data);
+    // The revision is the SHA-256 of the list as the gateway serialises it.
+    expect(data.revision).toMatch(/^[0-9a-f]{64}$/);
+    expect(TenantMembersChanged.revisionOf([...members].reverse())).not.toBe(data.revision);
+
+    const broken = (change: (data: Record<string, unknown>) => void) => {
+      const copy = mutableCopy(envelope);
+      change(copy.data);
+      return reasonOf(throughWire(TenantMembersChanged.Event, copy));
+    };
+    expect(broken((d) => (d.members = [...members].reverse()))).toContain(
+      'members: must be sorted by userId',
+    );
+    expect(broken((d) => (d.members = [members[0], members[0]]))).toContain(
+      'members: must be sorted by userId',
+    );
+    expect(
+      broken((d) => (d.members = [{ userId: 'u-1', userName: 'alice', roles: ['platform-admin'] }])),
+    ).toMatch(/^data: members\.0\.roles\.0: /);
+    expect(broken((d) => (d.members = [{ userId: 'u-1', userName: 'alice', roles: [] }]))).toMatch(
+      /^data: members\.0\.roles: /,
+    );
+    expect(broken((d) => (d.revision = 'abc'))).toContain('revision: must be a SHA-256');
   });
 });

@@ -36,6 +36,9 @@ export * as ScalingAction from './scaling-action';
 // monitor
 export * as AlertFired from './alert-fired';
 
+// tenant (gateway: Keystone members, mirrored into Kubernetes RBAC by the resource-manager)
+export * as TenantMembersChanged from './tenant-members-changed';
+
 // audit (every service)
 export * as EventRecorded from './event-recorded';
 
