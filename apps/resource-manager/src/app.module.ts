@@ -23,6 +23,7 @@ import { ReconcileWorker } from './reconcile/reconcile-worker';
 import { TenantReconciler } from './reconcile/tenant-reconciler';
 import { NfsRegistry } from './storage/nfs-registry';
 import { VolumeRegistry } from './storage/volume-registry';
+import { TenantMembersConsumer } from './tenants/tenant-members.consumer';
 import { TenantRegistry } from './tenants/tenant-registry';
 
 const own = (runtime: ServiceRuntime) => runtime.config.own as unknown as ResourceManagerConfig;
@@ -47,10 +48,11 @@ class ReconcilerLifecycle implements OnApplicationBootstrap, BeforeApplicationSh
 
 /**
  * The resource-manager: networks, environments, NFS servers and volumes (R-NW, R-ST) — records and
- * assignments in PostgreSQL, converged into Kubernetes by the tenant reconciler.
+ * assignments in PostgreSQL, converged into Kubernetes by the tenant reconciler — and the tenants'
+ * Keystone members from the gateway, mirrored into each environment's RBAC (R-AU-6).
  */
 @Module({
-  controllers: [PlatformRecordsController, TenantsController, OpenApiController],
+  controllers: [PlatformRecordsController, TenantsController, OpenApiController, TenantMembersConsumer],
   providers: [
     {
       provide: Operations,

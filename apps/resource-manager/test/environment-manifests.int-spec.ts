@@ -42,6 +42,10 @@ const input: EnvironmentManifestInput = {
     securityDomain: 'dmz',
     isolationDomain: 'internet-facing',
   },
+  members: [
+    { userId: 'u-1', userName: 'alice', roles: ['tenant-admin'] },
+    { userId: 'u-2', userName: 'bob', roles: ['restricted-member', 'read-only'] },
+  ],
   registry: { server: 'registry.bank.test', username: 'pull', password: 'not-a-real-secret' },
 };
 

@@ -1,12 +1,18 @@
+import { kubernetesRoleRules } from '@stratum/authz';
+import type { KubeObject } from '@stratum/kube';
 import {
   dnsLabel,
   ENVIRONMENT_LABELS,
+  type EnvironmentMember,
   environmentManifests,
   environmentNamespace,
   type EnvironmentManifestInput,
 } from './environment-manifests';
 
-const input = (network: Partial<EnvironmentManifestInput['network']> = {}): EnvironmentManifestInput => ({
+const input = (
+  network: Partial<EnvironmentManifestInput['network']> = {},
+  members: EnvironmentMember[] = [],
+): EnvironmentManifestInput => ({
   tenant: {
     id: 'T-0001',
     name: 'Retail Banking',
@@ -26,6 +32,7 @@ const input = (network: Partial<EnvironmentManifestInput['network']> = {}): Envi
     isolationDomain: 'internet-facing',
     ...network,
   },
+  members,
   registry: { server: 'registry.bank.test', username: 'pull', password: 'secret' },
 });
 
@@ -93,6 +100,10 @@ describe('environment manifests (R-NW-1, R-NW-3)', () => {
     const objects = environmentManifests(input());
     expect(objects.filter((o) => o.kind === 'RoleBinding').map((o) => o.metadata?.name)).toEqual([
       'tenant-developers',
+      'stratum-tenant-admin',
+      'stratum-advanced-member',
+      'stratum-restricted-member',
+      'stratum-read-only',
     ]);
     const secret = objects.find((o) => o.kind === 'Secret')!;
     const docker = JSON.parse(
@@ -111,5 +122,98 @@ describe('environment manifests (R-NW-1, R-NW-3)', () => {
     expect(
       objects.every((o) => o.kind === 'Namespace' || o.metadata?.namespace === 'retail-banking-dmz'),
     ).toBe(true);
+  });
+
+  describe('platform roles mirrored from Keystone (R-AU-6)', () => {
+    const members: EnvironmentMember[] = [
+      { userId: 'u-3', userName: 'carol', roles: ['read-only'] },
+      { userId: 'u-1', userName: 'alice', roles: ['tenant-admin', 'read-only'] },
+      { userId: 'u-2', userName: 'bob', roles: ['restricted-member'] },
+      // Two Keystone users of one name (different domains) are one Kubernetes user: bound once.
+      { userId: 'u-4', userName: 'bob', roles: ['restricted-member'] },
+    ];
+    const rbac = (objects: KubeObject[]) =>
+      objects.filter((o) => o.metadata?.labels?.[ENVIRONMENT_LABELS.platformRole] !== undefined);
+    const subjects = (objects: KubeObject[], name: string) =>
+      (
+        objects.find((o) => o.kind === 'RoleBinding' && o.metadata?.name === name) as KubeObject & {
+          subjects: Array<{ name: string }>;
+        }
+      ).subjects.map((s) => s.name);
+
+    it('has a Role and a RoleBinding per tenant role, with the rules derived from the permission table', () => {
+      const objects = rbac(environmentManifests(input({}, members)));
+      expect(objects.map((o) => `${o.kind} ${o.metadata?.name}`)).toEqual([
+        'Role stratum-tenant-admin',
+        'RoleBinding stratum-tenant-admin',
+        'Role stratum-advanced-member',
+        'RoleBinding stratum-advanced-member',
+        'Role stratum-restricted-member',
+        'RoleBinding stratum-restricted-member',
+        'Role stratum-read-only',
+        'RoleBinding stratum-read-only',
+      ]);
+      expect(objects[6]).toEqual({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'Role',
+        metadata: {
+          name: 'stratum-read-only',
+          namespace: 'retail-banking-dmz',
+          labels: {
+            [ENVIRONMENT_LABELS.managedBy]: 'stratum',
+            [ENVIRONMENT_LABELS.platformRole]: 'read-only',
+          },
+        },
+        rules: kubernetesRoleRules('read-only'),
+      });
+      expect(objects[7]).toEqual({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: {
+          name: 'stratum-read-only',
+          namespace: 'retail-banking-dmz',
+          labels: {
+            [ENVIRONMENT_LABELS.managedBy]: 'stratum',
+            [ENVIRONMENT_LABELS.platformRole]: 'read-only',
+          },
+        },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'stratum-read-only' },
+        subjects: [
+          { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'alice' },
+          { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'carol' },
+        ],
+      });
+    });
+
+    it('binds each role to the user names holding it, sorted and once each; a role nobody holds binds nobody', () => {
+      const objects = environmentManifests(input({}, members));
+      expect(subjects(objects, 'stratum-tenant-admin')).toEqual(['alice']);
+      expect(subjects(objects, 'stratum-advanced-member')).toEqual([]);
+      expect(subjects(objects, 'stratum-restricted-member')).toEqual(['bob']);
+      expect(subjects(objects, 'stratum-read-only')).toEqual(['alice', 'carol']);
+    });
+
+    it('keeps the same objects whatever the members, and the same output for the same members in any order', () => {
+      const names = (objects: KubeObject[]) => rbac(objects).map((o) => `${o.kind} ${o.metadata?.name}`);
+      expect(names(environmentManifests(input()))).toEqual(names(environmentManifests(input({}, members))));
+      expect(environmentManifests(input({}, [...members].reverse()))).toEqual(
+        environmentManifests(input({}, members)),
+      );
+      const none = environmentManifests(input());
+      for (const role of ['tenant-admin', 'advanced-member', 'restricted-member', 'read-only']) {
+        expect(subjects(none, `stratum-${role}`)).toEqual([]);
+      }
+    });
+
+    it('leaves the Keystone groups’ bindings and the pull secret as they were', () => {
+      const objects = environmentManifests(input({}, members));
+      expect(objects.find((o) => o.metadata?.name === 'tenant-developers')).toMatchObject({
+        roleRef: { kind: 'ClusterRole', name: 'edit' },
+        subjects: [{ kind: 'Group', name: 'stratum:t-0001:developer' }],
+      });
+      for (const role of rbac(objects).filter((o) => o.kind === 'Role')) {
+        expect(JSON.stringify(role)).not.toContain('secrets');
+      }
+    });
   });
 });

@@ -1,11 +1,18 @@
 /**
  * The Kubernetes objects that make a tenant's network an environment (R-NW-1, R-NW-3, seed 000):
  * a labelled namespace, the flat network's NetworkAttachmentDefinition (macvlan or bridge, IPAM from
- * the subnet, no overlay), default NetworkPolicies, the tenant's role bindings, the registry pull
- * secret, a resource quota and a limit range. Plain data in, server-side-apply-ready objects out:
- * the reconciler (issue #4) applies them; nothing here talks to a cluster.
+ * the subnet, no overlay), default NetworkPolicies, the tenant's role bindings, the platform roles
+ * mirrored from Keystone (R-AU-6), the registry pull secret, a resource quota and a limit range.
+ * Plain data in, server-side-apply-ready objects out: the reconciler (issue #4) applies them; nothing
+ * here talks to a cluster.
  */
 import { createHash } from 'node:crypto';
+import {
+  kubernetesRoleName,
+  kubernetesRoleRules,
+  TENANT_PLATFORM_ROLES,
+  type TenantPlatformRole,
+} from '@stratum/authz';
 import type { KubeObject } from '@stratum/kube';
 
 export const ENVIRONMENT_LABELS = {
@@ -14,6 +21,8 @@ export const ENVIRONMENT_LABELS = {
   securityDomain: 'stratum.io/security-domain',
   isolationDomain: 'stratum.io/isolation-domain',
   managedBy: 'app.kubernetes.io/managed-by',
+  /** On the mirrored Roles and RoleBindings: the tenant role they mirror (R-AU-6). */
+  platformRole: 'stratum.io/platform-role',
 } as const;
 
 /** The Multus attachment every pod of the environment names in `k8s.v1.cni.cncf.io/networks`. */
@@ -40,6 +49,14 @@ export interface EnvironmentTenant {
   quota: { cpu: string; memory: string; pods: number; storage?: string };
   /** Defaults for containers that state no requests/limits. */
   containerDefaults: { cpuRequest: string; memoryRequest: string; cpuLimit: string; memoryLimit: string };
+}
+
+/** A Keystone user holding tenant roles (from the gateway's `tenant.members-changed`). */
+export interface EnvironmentMember {
+  userId: string;
+  /** The name Kubernetes' Keystone authentication webhook reports for the user: the RBAC subject. */
+  userName: string;
+  roles: readonly TenantPlatformRole[];
 }
 
 export interface RegistryPullCredentials {
@@ -95,11 +112,55 @@ function cniConfig(network: EnvironmentNetwork): string {
 export interface EnvironmentManifestInput {
   tenant: EnvironmentTenant;
   network: EnvironmentNetwork;
+  /** The tenant's members; none until the gateway published them. */
+  members: readonly EnvironmentMember[];
   registry: RegistryPullCredentials;
 }
 
+const RBAC_API_GROUP = 'rbac.authorization.k8s.io';
+
+/**
+ * Per tenant role (R-AU-6), a Role `stratum-<role>` with the rules derived from the permission table
+ * and a RoleBinding of the same name binding it to the members holding the role (user names, sorted,
+ * once each). Every role is always there — with no subjects when nobody holds it — so the set of
+ * objects does not depend on the members, and a member who lost a role loses it at the next apply.
+ */
+export function mirroredRoles(namespace: string, members: readonly EnvironmentMember[]): KubeObject[] {
+  return TENANT_PLATFORM_ROLES.flatMap((role): KubeObject[] => {
+    const name = kubernetesRoleName(role);
+    const metadata = () => ({
+      name,
+      namespace,
+      labels: { [ENVIRONMENT_LABELS.managedBy]: 'stratum', [ENVIRONMENT_LABELS.platformRole]: role },
+    });
+    const users = [...new Set(members.filter((m) => m.roles.includes(role)).map((m) => m.userName))].sort(
+      (a, b) => (a < b ? -1 : a > b ? 1 : 0),
+    );
+    return [
+      {
+        apiVersion: `${RBAC_API_GROUP}/v1`,
+        kind: 'Role',
+        metadata: metadata(),
+        rules: kubernetesRoleRules(role),
+      },
+      {
+        apiVersion: `${RBAC_API_GROUP}/v1`,
+        kind: 'RoleBinding',
+        metadata: metadata(),
+        roleRef: { apiGroup: RBAC_API_GROUP, kind: 'Role', name },
+        subjects: users.map((user) => ({ kind: 'User', apiGroup: RBAC_API_GROUP, name: user })),
+      },
+    ];
+  });
+}
+
 /** Every object of the environment, in the order they should be applied (namespace first). */
-export function environmentManifests({ tenant, network, registry }: EnvironmentManifestInput): KubeObject[] {
+export function environmentManifests({
+  tenant,
+  network,
+  members,
+  registry,
+}: EnvironmentManifestInput): KubeObject[] {
   const namespace = environmentNamespace(tenant, network);
   const labels = {
     [ENVIRONMENT_LABELS.tenant]: dnsLabel(tenant.id),
@@ -170,6 +231,7 @@ export function environmentManifests({ tenant, network, registry }: EnvironmentM
       ? [roleBinding('tenant-developers', 'edit', tenant.developerGroups)]
       : []),
     ...(tenant.viewerGroups.length ? [roleBinding('tenant-viewers', 'view', tenant.viewerGroups)] : []),
+    ...mirroredRoles(namespace, members),
     {
       apiVersion: 'v1',
       kind: 'Secret',

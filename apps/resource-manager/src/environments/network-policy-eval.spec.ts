@@ -31,6 +31,7 @@ const environment = (tenantId: string, tenantName: string, networkName: string, 
       securityDomain: 'internal',
       isolationDomain: 'core',
     },
+    members: [],
     registry: { server: 'registry.bank.test', username: 'pull', password: 'secret' },
   };
   const objects = environmentManifests(input);

@@ -4,7 +4,8 @@
  * changed an object by hand, gives the same objects. The steps, in order:
  *
  *   for every environment that should exist: namespace and system objects (network attachment,
- *   policies incl. the links' policy, RBAC, pull secret, quota, limits) → NFS provisioning
+ *   policies incl. the links' policy, RBAC: the Keystone groups' bindings and the tenant roles mirrored
+ *   from the members the gateway publishes, R-AU-6; pull secret, quota, limits) → NFS provisioning
  *   (CSIDriver, a StorageClass per tenant and server) → the tenant's volumes (PV + PVC) → linked
  *   services from the tenant's other environments;
  *   then removals (volumes, NFS assignments, environments) and finally readiness: what became ready is
@@ -168,16 +169,22 @@ export class TenantReconciler {
     const [namespace, ...rest] = environmentManifests({
       tenant: snapshot.tenant,
       network: environment.network,
+      members: snapshot.members,
       registry: this.options.registry,
     });
     await client.apply(namespace, { force: true });
+    // Roles before the RoleBindings naming them (R-AU-6): a service account that may bind a Role only
+    // because it holds the Role's rights (no `bind` verb) is refused while the Role does not exist.
+    const roles = rest.filter((object) => object.kind === 'Role');
+    await Promise.all(roles.map((object) => client.apply(object, { force: true })));
     const linked = active
       .filter((other) => other.id !== environment.id)
       .map((other) => ({ name: other.network.name, cidr: other.network.cidr }));
     await Promise.all(
-      [...rest, linkPolicy({ namespace: environment.namespace, linkedNetworks: linked })].map((object) =>
-        client.apply(object, { force: true }),
-      ),
+      [
+        ...rest.filter((object) => object.kind !== 'Role'),
+        linkPolicy({ namespace: environment.namespace, linkedNetworks: linked }),
+      ].map((object) => client.apply(object, { force: true })),
     );
   }
 

@@ -4,6 +4,7 @@ import type { EnvironmentNetwork } from '../environments/environment-manifests';
 import { type Environment, environmentsOf } from '../environments/network-assignments';
 import { type NfsAssignment, nfsAssignmentsOf } from '../storage/nfs-registry';
 import { type Volume, volumesOf } from '../storage/volume-registry';
+import { membersOf, type TenantMember } from '../tenants/tenant-members';
 import { findTenant, type Tenant } from '../tenants/tenant-registry';
 
 export interface SnapshotEnvironment extends Environment {
@@ -17,6 +18,8 @@ export interface TenantSnapshot {
   environments: SnapshotEnvironment[];
   nfs: NfsAssignment[];
   volumes: Volume[];
+  /** The tenant's Keystone members, mirrored into every environment's RBAC (R-AU-6). */
+  members: TenantMember[];
 }
 
 interface NetworkRow {
@@ -63,5 +66,6 @@ export async function readSnapshot(
     }),
     nfs: await nfsAssignmentsOf(manager, tenantId),
     volumes: await volumesOf(manager, tenantId),
+    members: await membersOf(manager, tenantId),
   };
 }
