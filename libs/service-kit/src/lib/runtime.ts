@@ -4,6 +4,7 @@ import type { KubeClusters } from '@stratum/kube';
 import type { ServiceDatabase } from '@stratum/persistence';
 import type { HttpMetrics, Log } from '@stratum/telemetry';
 import type { Registry } from 'prom-client';
+import type { KeyObject } from 'node:crypto';
 import type { ServiceConfig } from './config/service-config';
 import type { HealthRegistry } from './health/health-registry';
 
@@ -27,6 +28,8 @@ export class ServiceRuntime {
     readonly kube?: KubeClusters,
     /** Verifies the identity the gateway signs, for services that declare `verifiesIdentity`. */
     readonly identity?: IdentityVerifier,
+    /** The gateway's identity signing key when the process shares it (all-in-one mode, tests). */
+    readonly identitySigningKey?: KeyObject,
   ) {}
 
   /** Refreshes gauges that are computed on demand (outbox lag) before a scrape. */

@@ -1,4 +1,4 @@
-import type { Type } from '@nestjs/common';
+import type { INestApplication, Type } from '@nestjs/common';
 import type { ServiceName } from '@stratum/contracts';
 import type { z } from 'zod';
 
@@ -25,6 +25,13 @@ export interface ServiceDefinition<TOwn extends z.ZodObject = z.ZodObject> {
   migrations?: Function[];
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   entities?: Function[];
+  /**
+   * Parse JSON request bodies before the routes (default true). The gateway turns it off: it streams
+   * proxied bodies to the services untouched and parses only its own routes' bodies.
+   */
+  bodyParser?: boolean;
+  /** Adds HTTP middleware after the kit's own (tracing, metrics) and before the routes; providers are available through `app.get`. */
+  configureApp?: (app: INestApplication) => void;
   /** The service's own environment variables (validated at boot along with the common ones). */
   configSchema?: TOwn;
 }

@@ -26,6 +26,7 @@ import {
   NestLogAdapter,
 } from '@stratum/telemetry';
 import type { NextFunction, Request, Response } from 'express';
+import type { KeyObject } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { z } from 'zod';
@@ -106,6 +107,8 @@ export interface SharedInfrastructure {
   log?: Log;
   /** The gateway's public keys, instead of STRATUM_IDENTITY_PUBLIC_KEYS (all-in-one mode, tests). */
   identityKeys?: IdentityKeys;
+  /** The gateway's private signing key, instead of STRATUM_IDENTITY_PRIVATE_KEY (all-in-one mode, tests). */
+  identitySigningKey?: KeyObject;
 }
 
 export interface RunningService {
@@ -208,6 +211,7 @@ export async function startService<TOwn extends z.ZodObject>(
     relay,
     kube,
     identity,
+    shared.identitySigningKey,
   );
   if (database) {
     health.register('database', async () => {
@@ -222,6 +226,7 @@ export async function startService<TOwn extends z.ZodObject>(
     {
       bufferLogs: true,
       abortOnError: false,
+      bodyParser: definition.bodyParser ?? true,
     },
   );
   app.useLogger(new NestLogAdapter(log.child({ component: 'nest' })));
@@ -249,6 +254,7 @@ export async function startService<TOwn extends z.ZodObject>(
     });
     next();
   });
+  definition.configureApp?.(app);
 
   const transport = new BusTransport((subscriptions) => {
     if (!database && subscriptions.length > 0) {

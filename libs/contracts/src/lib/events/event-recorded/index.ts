@@ -31,6 +31,17 @@ export const Schema = z.object({
   outcome: AuditOutcomeSchema,
   reason: z.string().optional(),
   latencyMs: z.number().nonnegative().optional(),
+  /** The gateway's request id (also in the services' logs and the identity they received). */
+  requestId: z.string().min(1).max(128).optional(),
+  /** For decisions on API requests (the gateway, R-AU-1): the request and the status it got. */
+  http: z
+    .object({
+      method: z.string().min(1).max(16),
+      path: z.string().min(1).max(2_048),
+      status: z.number().int().min(100).max(599),
+      clientIp: z.string().max(64).optional(),
+    })
+    .optional(),
   sourceService: z.enum(SERVICE_NAMES),
   occurredAt: TimestampSchema,
 });
