@@ -8,7 +8,7 @@ import {
   renderPermissionTable,
 } from './permissions';
 
-// The expectation, written out by hand from R-AU-3 / R-NW-2 / R-ST-1 (not derived from PERMISSIONS):
+// The expectation, written out by hand from R-AU-3 / R-NW-2 / R-ST-1 / R-IM (not derived from PERMISSIONS):
 // what each role may do in its own tenant. r = read, c = create, u = update, d = delete.
 const OWN_TENANT: Record<PlatformRole, Record<AuthzResource, string>> = {
   'platform-admin': {
@@ -21,6 +21,16 @@ const OWN_TENANT: Record<PlatformRole, Record<AuthzResource, string>> = {
     volume: 'rcud',
     operation: 'rcud',
     stack: 'rcud',
+    'autoscaling-policy': 'rcud',
+    'monitoring-view': 'rcud',
+    'alert-rule': 'rcud',
+    'log-setting': 'rcud',
+    'role-assignment': 'r',
+    'registry-namespace': 'rcud',
+    image: 'rcud',
+    'production-image': 'rcud',
+    'image-state': 'rcud',
+    'sync-rule': 'rcud',
   },
   'tenant-admin': {
     network: 'r',
@@ -32,6 +42,16 @@ const OWN_TENANT: Record<PlatformRole, Record<AuthzResource, string>> = {
     volume: 'rcud',
     operation: 'r',
     stack: 'rcud',
+    'autoscaling-policy': 'rcud',
+    'monitoring-view': 'r',
+    'alert-rule': 'rcud',
+    'log-setting': 'rcud',
+    'role-assignment': 'r',
+    'registry-namespace': 'rcud',
+    image: 'rcud',
+    'production-image': 'rd',
+    'image-state': 'rcud',
+    'sync-rule': 'rcud',
   },
   'advanced-member': {
     network: 'r',
@@ -43,6 +63,16 @@ const OWN_TENANT: Record<PlatformRole, Record<AuthzResource, string>> = {
     volume: 'rcud',
     operation: 'r',
     stack: 'rcud',
+    'autoscaling-policy': 'rcud',
+    'monitoring-view': 'r',
+    'alert-rule': 'rcud',
+    'log-setting': 'rcud',
+    'role-assignment': '',
+    'registry-namespace': 'rcud',
+    image: 'rcud',
+    'production-image': 'r',
+    'image-state': 'rcud',
+    'sync-rule': 'rcud',
   },
   'restricted-member': {
     network: 'r',
@@ -54,6 +84,16 @@ const OWN_TENANT: Record<PlatformRole, Record<AuthzResource, string>> = {
     volume: 'rcud',
     operation: 'r',
     stack: 'rcud',
+    'autoscaling-policy': 'rcud',
+    'monitoring-view': 'r',
+    'alert-rule': 'rcud',
+    'log-setting': 'rcud',
+    'role-assignment': '',
+    'registry-namespace': 'r',
+    image: 'rcu',
+    'production-image': 'r',
+    'image-state': 'r',
+    'sync-rule': 'r',
   },
   'read-only': {
     network: 'r',
@@ -65,6 +105,16 @@ const OWN_TENANT: Record<PlatformRole, Record<AuthzResource, string>> = {
     volume: 'r',
     operation: 'r',
     stack: 'r',
+    'autoscaling-policy': 'r',
+    'monitoring-view': 'r',
+    'alert-rule': 'r',
+    'log-setting': 'r',
+    'role-assignment': '',
+    'registry-namespace': 'r',
+    image: 'r',
+    'production-image': 'r',
+    'image-state': 'r',
+    'sync-rule': 'r',
   },
 };
 const ROLES: PlatformRole[] = [
@@ -84,6 +134,16 @@ const RESOURCES: AuthzResource[] = [
   'volume',
   'operation',
   'stack',
+  'autoscaling-policy',
+  'monitoring-view',
+  'alert-rule',
+  'log-setting',
+  'role-assignment',
+  'registry-namespace',
+  'image',
+  'production-image',
+  'image-state',
+  'sync-rule',
 ];
 const ACTIONS: AuthzAction[] = ['read', 'create', 'update', 'delete'];
 const LETTER: Record<AuthzAction, string> = { read: 'r', create: 'c', update: 'u', delete: 'd' };
@@ -157,11 +217,11 @@ describe('authorize', () => {
     for (const tenantId of [null, 'p-ops']) {
       for (const resource of RESOURCES) {
         for (const action of ACTIONS) {
+          // Role assignments are only read, by anyone: Keystone holds them (R-AU-2).
+          const granted = OWN_TENANT['platform-admin'][resource].includes(LETTER[action]);
           expect(
-            authorize(identity(['platform-admin'], tenantId), { resource, action, tenantId: OTHER }),
-          ).toEqual({
-            allowed: true,
-          });
+            authorize(identity(['platform-admin'], tenantId), { resource, action, tenantId: OTHER }).allowed,
+          ).toBe(granted);
         }
       }
     }
@@ -202,7 +262,7 @@ describe('renderPermissionTable', () => {
     const lines = renderPermissionTable().split('\n');
     expect(lines).toHaveLength(2 + RESOURCES.length);
     expect(lines[0]).toMatch(
-      /^\| resource +\| platform-admin \| tenant-admin \| advanced-member \| restricted-member \| read-only \|$/,
+      /^\| resource +\| platform-admin +\| tenant-admin +\| advanced-member +\| restricted-member +\| read-only +\|$/,
     );
     const volume = lines.find((l) => l.startsWith('| `volume`'))!;
     expect(volume.split('|').map((c) => c.trim())).toEqual([
@@ -215,5 +275,16 @@ describe('renderPermissionTable', () => {
       'read',
       '',
     ]);
+  });
+});
+
+describe('docs/identity.md', () => {
+  it('holds the table as the code renders it', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { readFileSync } = require('node:fs') as typeof import('node:fs');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { join } = require('node:path') as typeof import('node:path');
+    const doc = readFileSync(join(__dirname, '../../../../docs/identity.md'), 'utf8');
+    expect(doc).toContain(renderPermissionTable());
   });
 });

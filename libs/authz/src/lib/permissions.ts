@@ -6,7 +6,11 @@ import { PLATFORM_ROLES, type PlatformRole, type VerifiedIdentity } from './iden
  * {@link authorize} and the rendered table in docs/identity.md follow.
  */
 
-/** The resource-manager's (R-NW, R-ST) and the orchestrator's (R-OR) resources; issue #6 adds the rest. */
+/**
+ * Every kind of resource behind the gateway: the resource-manager's (R-NW, R-ST), the orchestrator's
+ * (R-OR), the autoscaler's (R-AS), the monitor's (R-MO, R-LG), the registries' and image-sync's (R-IM),
+ * and the tenant's members as Keystone has them (R-AU-2).
+ */
 export const AUTHZ_RESOURCES = [
   'network',
   'nfs-server',
@@ -17,6 +21,16 @@ export const AUTHZ_RESOURCES = [
   'volume',
   'operation',
   'stack',
+  'autoscaling-policy',
+  'monitoring-view',
+  'alert-rule',
+  'log-setting',
+  'role-assignment',
+  'registry-namespace',
+  'image',
+  'production-image',
+  'image-state',
+  'sync-rule',
 ] as const;
 export type AuthzResource = (typeof AUTHZ_RESOURCES)[number];
 
@@ -34,6 +48,16 @@ export const AUTHZ_RESOURCE_DESCRIPTIONS: Readonly<Record<AuthzResource, string>
   volume: 'tenant-wide volumes (R-ST-3, R-ST-4)',
   operation: 'the progress of a long-running change',
   stack: 'application stacks, their revisions, rollbacks and deployments (R-OR-1..7)',
+  'autoscaling-policy': 'time-windowed autoscaling policies (R-AS-1..4)',
+  'monitoring-view': 'metrics, alerts and the event audit trail of the tenant (R-MO)',
+  'alert-rule': 'alert thresholds and where alerts go (R-MO)',
+  'log-setting': 'which logs are collected and where they go (R-LG)',
+  'role-assignment': "the tenant's members and roles, as Keystone has them (granted in Keystone, R-AU-2)",
+  'registry-namespace': "the tenant's namespaces in the registries (R-IM)",
+  image: 'images in the test registry: read = pull, create/update = push (R-AU-5)',
+  'production-image': 'images in the production registry: pull; they arrive only by promotion (R-IM)',
+  'image-state': 'the state of an image (tested, approved, …) that gates promotion (R-IM)',
+  'sync-rule': 'test → production synchronisation rules (R-IM)',
 };
 
 /**
@@ -44,6 +68,25 @@ export const PLATFORM_WIDE_ROLES: readonly PlatformRole[] = ['platform-admin'];
 
 const ALL = AUTHZ_ACTIONS;
 const READ: readonly AuthzAction[] = ['read'];
+const NONE: readonly AuthzAction[] = [];
+
+/** Managed by every tenant role but read-only, which views. */
+const MEMBERS_MANAGE: Readonly<Record<PlatformRole, readonly AuthzAction[]>> = {
+  'platform-admin': ALL,
+  'tenant-admin': ALL,
+  'advanced-member': ALL,
+  'restricted-member': ALL,
+  'read-only': READ,
+};
+
+/** Registry management (R-AU-3): tenant admin and advanced member; restricted member and read-only view. */
+const REGISTRY_MANAGE: Readonly<Record<PlatformRole, readonly AuthzAction[]>> = {
+  'platform-admin': ALL,
+  'tenant-admin': ALL,
+  'advanced-member': ALL,
+  'restricted-member': READ,
+  'read-only': READ,
+};
 
 /**
  * Base resources (networks, NFS servers, tenant settings and their assignments) are recorded and
@@ -118,6 +161,54 @@ export const PERMISSIONS: Readonly<
     'restricted-member': ALL,
     'read-only': READ,
   },
+  // Tenant resources every member but read-only manages (R-AU-3: advanced and restricted members have
+  // the same platform rights, everything in the tenant except granting roles and base resources).
+  'autoscaling-policy': MEMBERS_MANAGE,
+  // Views only: the monitor computes them; every tenant role may look at its tenant's (R-AU-3 read-only
+  // "views tenant resources").
+  'monitoring-view': {
+    'platform-admin': ALL,
+    'tenant-admin': READ,
+    'advanced-member': READ,
+    'restricted-member': READ,
+    'read-only': READ,
+  },
+  'alert-rule': MEMBERS_MANAGE,
+  'log-setting': MEMBERS_MANAGE,
+  // Keystone holds the assignments (R-AU-2): the tenant admin, who grants roles there, may see them
+  // through Stratum; nobody changes them through Stratum.
+  'role-assignment': {
+    'platform-admin': READ,
+    'tenant-admin': READ,
+    'advanced-member': NONE,
+    'restricted-member': NONE,
+    'read-only': NONE,
+  },
+  // R-AU-3 registry rights: tenant admin all registry management; advanced member creates and deletes
+  // namespaces, sets sync rules and changes image states; restricted member pushes and pulls; read-only
+  // views (pulls).
+  'registry-namespace': REGISTRY_MANAGE,
+  // Interpretation: advanced members have "everything in the tenant except granting roles and base
+  // resources" (R-AU-3), which includes what restricted members may do — push and pull — and more
+  // (delete). Restricted members push and pull but do not delete.
+  image: {
+    'platform-admin': ALL,
+    'tenant-admin': ALL,
+    'advanced-member': ALL,
+    'restricted-member': ['read', 'create', 'update'],
+    'read-only': READ,
+  },
+  // Images reach production only by image-sync's promotion (R-IM), never by a user's push: everyone
+  // pulls their tenant's; the tenant admin ("all registry management") may also delete.
+  'production-image': {
+    'platform-admin': ALL,
+    'tenant-admin': ['read', 'delete'],
+    'advanced-member': READ,
+    'restricted-member': READ,
+    'read-only': READ,
+  },
+  'image-state': REGISTRY_MANAGE,
+  'sync-rule': REGISTRY_MANAGE,
 };
 
 export interface AuthzRequest {
