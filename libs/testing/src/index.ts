@@ -3,3 +3,4 @@ export * from './lib/kafka-mock-cluster';
 export * from './lib/kube-bench';
 export * from './lib/postgres';
 export * from './lib/process';
+export * from './lib/keystone-bench';
