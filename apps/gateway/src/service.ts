@@ -1,7 +1,9 @@
 import { defineService } from '@stratum/service-kit';
+import { json } from 'express';
 import { AppModule } from './app.module';
 import { gatewayConfigSchema } from './config/gateway.config';
 import { gatewayMigrations } from './persistence/migrations';
+import { ApiGateway } from './proxy/api-gateway';
 
 /** The gateway (SPEC R-ARCH-1): authenticates every request against Keystone, authorizes it and proxies it (R-AU-1..6). */
 export const service = defineService({
@@ -12,4 +14,13 @@ export const service = defineService({
   store: 'postgres',
   migrations: gatewayMigrations,
   configSchema: gatewayConfigSchema,
+  // Proxied bodies are streamed to the services untouched; only the gateway's own routes parse JSON,
+  // and the proxy answers before the parser for everything it forwards.
+  bodyParser: false,
+  configureApp: (app) => {
+    // Say nothing about the stack to the outside.
+    (app.getHttpAdapter().getInstance() as { disable(name: string): void }).disable('x-powered-by');
+    app.use(app.get(ApiGateway).middleware);
+    app.use(json({ limit: '64kb' }));
+  },
 });

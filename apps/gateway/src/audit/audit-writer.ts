@@ -1,0 +1,98 @@
+import { EventRecorded } from '@stratum/contracts';
+import type { Outbox } from '@stratum/messaging';
+import type { ServiceDatabase } from '@stratum/persistence';
+import type { Log } from '@stratum/telemetry';
+
+export type AuditEntry = EventRecorded.Value;
+
+/** The most entries one transaction carries (one multi-row INSERT into the outbox). */
+const MAX_BATCH = 500;
+
+/**
+ * Every decision of the gateway becomes one audit event (R-AU-6, R-MO-4) on
+ * `stratum.audit.event-recorded.v1`, through the outbox like every other event (at-least-once, the
+ * relay publishes it; the monitor dedupes by event id).
+ *
+ * Entries are committed in groups: one transaction per `flushMs` (default 10 ms) whatever the request
+ * rate, so auditing costs the request path nothing but an array push. The price, stated in
+ * docs/gateway.md: if the gateway process dies, the entries of at most the last `flushMs` (plus a
+ * failing database's retry window) are lost. A failed commit is retried with the same entries; while
+ * the database is down the buffer grows up to `maxBuffered`, then the gateway turns requests away
+ * (503) rather than serve them unaudited — see {@link accepting}.
+ */
+export class AuditWriter {
+  private buffer: AuditEntry[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private failing = false;
+  written = 0;
+
+  constructor(
+    private readonly database: ServiceDatabase,
+    private readonly outbox: Outbox,
+    private readonly log: Log,
+    private readonly flushMs: number,
+    private readonly maxBuffered = 50_000,
+  ) {}
+
+  /** False while the buffer is full (the database has been failing): the gateway answers 503. */
+  get accepting(): boolean {
+    return this.buffer.length < this.maxBuffered;
+  }
+
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  record(entry: AuditEntry): void {
+    this.buffer.push(entry);
+    if (!this.timer && !this.flushing) this.schedule(this.flushMs);
+  }
+
+  private schedule(ms: number): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, ms);
+  }
+
+  /** Commits everything buffered so far (in batches); resolves when it is in the outbox. */
+  flush(): Promise<void> {
+    return (this.flushing ??= this.drain().finally(() => {
+      this.flushing = undefined;
+      if (this.buffer.length && !this.timer) this.schedule(this.failing ? 1_000 : this.flushMs);
+    }));
+  }
+
+  private async drain(): Promise<void> {
+    while (this.buffer.length) {
+      const batch = this.buffer.slice(0, MAX_BATCH);
+      try {
+        await this.database.transaction((manager) =>
+          this.outbox.addMany(manager, EventRecorded.Topic, batch),
+        );
+      } catch (error) {
+        if (!this.failing) {
+          this.log.error('audit entries could not be committed; retrying', {
+            error: (error as Error).message,
+            pending: this.buffer.length,
+          });
+        }
+        this.failing = true;
+        return;
+      }
+      if (this.failing) this.log.info('audit entries committed again', { pending: this.buffer.length });
+      this.failing = false;
+      this.buffer = this.buffer.slice(batch.length);
+      this.written += batch.length;
+    }
+  }
+
+  /** On shutdown: stop the timer and commit what is left. */
+  async close(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flushing;
+    await this.flush();
+  }
+}

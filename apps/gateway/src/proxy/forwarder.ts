@@ -1,0 +1,137 @@
+import { context, propagation } from '@opentelemetry/api';
+import {
+  Agent,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  request,
+  type ServerResponse,
+} from 'node:http';
+
+/** Headers that describe one connection, not the message (RFC 9110 §7.6.1): never forwarded. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+]);
+
+/**
+ * Request headers a client may not pass through: credentials stay at the gateway (services never see
+ * a Keystone token), `x-stratum-*` is the gateway's to set (a forged identity header is dropped, not
+ * merely overwritten), and forwarding and trace headers are set by the gateway itself.
+ */
+function droppedRequestHeader(name: string): boolean {
+  return (
+    HOP_BY_HOP.has(name) ||
+    name === 'x-auth-token' ||
+    name === 'authorization' ||
+    name === 'cookie' ||
+    name.startsWith('x-stratum-') ||
+    name.startsWith('x-forwarded-') ||
+    name === 'forwarded' ||
+    name === 'x-request-id' ||
+    name === 'traceparent' ||
+    name === 'tracestate' ||
+    name === 'baggage'
+  );
+}
+
+export type ForwardFailure = { kind: 'unavailable' | 'timeout'; message: string };
+
+/** One service behind the gateway: its base URL and a keep-alive connection pool. */
+export class Upstream {
+  private readonly agent: Agent;
+  readonly host: string;
+  readonly port: number;
+
+  constructor(
+    readonly service: string,
+    readonly baseUrl: string,
+    private readonly timeoutMs: number,
+  ) {
+    const url = new URL(baseUrl);
+    if (url.protocol !== 'http:')
+      throw new Error(`${service}: only http:// upstreams are supported (${baseUrl})`);
+    this.host = url.hostname;
+    this.port = Number(url.port || 80);
+    this.agent = new Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 64, scheduling: 'lifo' });
+  }
+
+  /**
+   * Streams the request to the service with `headers` added and the response back. The body is never
+   * buffered. Resolves with the status sent, or rejects with a {@link ForwardFailure} before any byte
+   * of the response was written (the caller then answers with an error of its own).
+   */
+  forward(
+    incoming: IncomingMessage,
+    outgoing: ServerResponse,
+    path: string,
+    added: Record<string, string>,
+  ): Promise<number> {
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(incoming.headers as IncomingHttpHeaders)) {
+      if (value !== undefined && !droppedRequestHeader(name)) headers[name] = value;
+    }
+    Object.assign(headers, added);
+    propagation.inject(context.active(), headers);
+    return new Promise((resolve, reject) => {
+      const upstream = request(
+        {
+          host: this.host,
+          port: this.port,
+          method: incoming.method,
+          path,
+          headers,
+          agent: this.agent,
+          timeout: this.timeoutMs,
+        },
+        (response) => {
+          const out: Record<string, string | string[]> = {};
+          for (const [name, value] of Object.entries(response.headers)) {
+            if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+          }
+          outgoing.writeHead(response.statusCode ?? 502, out);
+          response.pipe(outgoing);
+          response.on('end', () => resolve(response.statusCode ?? 502));
+          response.on('error', () => {
+            outgoing.destroy();
+            resolve(response.statusCode ?? 502);
+          });
+        },
+      );
+      upstream.on('timeout', () => {
+        upstream.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT_GATEWAY' }));
+      });
+      upstream.on('error', (error: NodeJS.ErrnoException) => {
+        if (outgoing.headersSent) {
+          outgoing.destroy();
+          resolve(outgoing.statusCode);
+          return;
+        }
+        const failure: ForwardFailure =
+          error.code === 'ETIMEDOUT_GATEWAY'
+            ? { kind: 'timeout', message: `the ${this.service} did not answer within ${this.timeoutMs} ms` }
+            : {
+                kind: 'unavailable',
+                message: `the ${this.service} is not reachable at ${this.baseUrl} (${error.code ?? error.message})`,
+              };
+        reject(failure);
+      });
+      // The client went away: stop the upstream request too.
+      outgoing.on('close', () => {
+        if (!outgoing.writableFinished) upstream.destroy();
+      });
+      incoming.pipe(upstream);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}

@@ -1,0 +1,20 @@
+import { Histogram, type Registry } from 'prom-client';
+
+/** The gateway's own metric: time spent per request by target service and status, proxying included. */
+export class GatewayMetrics {
+  private readonly duration: Histogram<'service' | 'status'>;
+
+  constructor(registry: Registry) {
+    this.duration = new Histogram({
+      name: 'stratum_gateway_request_duration_seconds',
+      help: 'Gateway requests by target service and status: authentication, authorization, proxying.',
+      labelNames: ['service', 'status'],
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
+  }
+
+  observe(service: string, status: number, latencyMs: number): void {
+    this.duration.observe({ service, status: String(status) }, latencyMs / 1000);
+  }
+}
