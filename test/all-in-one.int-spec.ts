@@ -1,7 +1,8 @@
 /**
  * `npm start` on a clean checkout (issue #2): all seven services report ready on /health within 30 s,
  * Ctrl-C exits 0 within 10 s, and state survives a restart (data directory). With no KUBECONFIG it
- * runs the sandbox cluster with simulated nodes (issue #3), whose objects survive a restart too.
+ * runs the sandbox cluster with simulated nodes (issue #3), whose objects survive a restart too. The
+ * gateway authenticates with the development identity provider and proxies to the real services (#6).
  */
 import { SERVICE_NAMES } from '@stratum/contracts';
 import { KubeClusters, type KubeObject, waitForReady } from '@stratum/kube';
@@ -89,6 +90,43 @@ describe('all-in-one mode (npm start)', () => {
       20_000,
     );
     await client.close();
+
+    // The gateway in front (issue #6): the development identity provider, loudly; real services behind.
+    const gateway = `http://127.0.0.1:${portBase}`;
+    expect(run.output()).toContain('DEVELOPMENT IDENTITY PROVIDER');
+    const login = async (username: string, project: string) => {
+      const response = await fetch(`${gateway}/api/v1/auth/tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username, password: 'stratum-demo', project }),
+      });
+      expect(response.status).toBe(201);
+      return (await response.json()) as { token: string; tenant: { id: string }; roles: string[] };
+    };
+    const admin = await login('admin', 'admin');
+    expect(admin.roles).toContain('platform-admin');
+    const networks = await fetch(`${gateway}/api/v1/networks`, { headers: { 'x-auth-token': admin.token } });
+    expect(networks.status).toBe(200);
+    expect(networks.headers.get('x-stratum-dev-identity')).toMatch(/not for production/);
+    expect(await networks.json()).toEqual({ items: expect.any(Array) });
+    const reader = await login('retail-reader', 'demo-retail');
+    const refused = await fetch(`${gateway}/api/v1/networks`, { headers: { 'x-auth-token': reader.token } });
+    expect(refused.status).toBe(403);
+    const stacks = await fetch(`${gateway}/api/v1/tenants/${reader.tenant.id}/stacks`, {
+      headers: { 'x-auth-token': reader.token },
+    });
+    expect(stacks.status).toBe(200);
+    const openapi = (await (await fetch(`${gateway}/api/v1/openapi.json`)).json()) as {
+      paths: Record<string, unknown>;
+    };
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/auth/tokens',
+        '/api/v1/networks',
+        '/api/v1/tenants/{tenantId}/volumes',
+        '/api/v1/tenants/{tenantId}/stacks/{name}',
+      ]),
+    );
 
     const stop = await run.stop('SIGINT');
     expect(stop.code).toBe(0);

@@ -132,6 +132,18 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stopAll('SIGINT'));
   process.on('SIGTERM', () => void stopAll('SIGTERM'));
 
+  // The gateway reaches every other service on its port (the order of SERVICE_NAMES) and, unless a real
+  // Keystone is configured, authenticates with the development identity provider (loudly, see below).
+  const portOf = (name: ServiceName) => env.STRATUM_PORT_BASE + SERVICE_NAMES.indexOf(name);
+  const devIdentity = !process.env.KEYSTONE_URL;
+  const gatewayEnv: Record<string, string> = {
+    UPSTREAM_RESOURCE_MANAGER: `http://127.0.0.1:${portOf('resource-manager')}`,
+    UPSTREAM_ORCHESTRATOR: `http://127.0.0.1:${portOf('orchestrator')}`,
+    UPSTREAM_AUTOSCALER: `http://127.0.0.1:${portOf('autoscaler')}`,
+    UPSTREAM_MONITOR: `http://127.0.0.1:${portOf('monitor')}`,
+    UPSTREAM_IMAGE_SYNC: `http://127.0.0.1:${portOf('image-sync')}`,
+    ...(devIdentity ? { STRATUM_DEV_IDENTITY: 'enabled' } : {}),
+  };
   try {
     for (const [index, name] of SERVICE_NAMES.entries()) {
       const definition = loadDefinition(name);
@@ -144,6 +156,7 @@ async function main(): Promise<void> {
         ownSchema: definition.configSchema,
         env: {
           ...process.env,
+          ...(name === 'gateway' ? gatewayEnv : {}),
           HTTP_PORT: String(env.STRATUM_PORT_BASE + index),
           HTTP_HOST: process.env.HTTP_HOST ?? '127.0.0.1',
           STRATUM_BUS: 'in-process',
@@ -155,7 +168,15 @@ async function main(): Promise<void> {
         },
       });
       if (stopping) return;
-      services.push(await startService(definition, config, { bus, embedded, log, identityKeys }));
+      services.push(
+        await startService(definition, config, {
+          bus,
+          embedded,
+          log,
+          identityKeys,
+          identitySigningKey: identitySigning.privateKey,
+        }),
+      );
     }
   } catch (error) {
     const message = error instanceof ConfigError ? error.message : ((error as Error).stack ?? String(error));
@@ -178,6 +199,14 @@ async function main(): Promise<void> {
       (sandbox
         ? `\n  sandbox cluster   ${sandbox.server} (kubeconfig: ${kubeconfig}; ${env.SANDBOX_NODES} simulated nodes, logs under ${sandbox.nodeRoot})`
         : `\n  clusters from     ${kubeconfig}`) +
+      (devIdentity
+        ? '\n\n  !! DEVELOPMENT IDENTITY PROVIDER — not Keystone; never expose this process. Demo users (password ' +
+          `${process.env.STRATUM_DEV_IDENTITY_PASSWORD ? 'from STRATUM_DEV_IDENTITY_PASSWORD' : '"stratum-demo"'}):\n` +
+          '     admin (platform admin, project admin); retail-admin, retail-advanced, retail-restricted,\n' +
+          '     retail-reader (project demo-retail); the same with payments- (project demo-payments).\n' +
+          `     curl -s -X POST ${gateway.url}/api/v1/auth/tokens -H 'content-type: application/json' \\\n` +
+          `       -d '{"username":"retail-admin","password":"stratum-demo","project":"demo-retail"}'`
+        : `\n  identity          Keystone at ${process.env.KEYSTONE_URL}`) +
       '\nPress Ctrl-C to stop.\n',
   );
 }
