@@ -8,6 +8,8 @@ import {
   TENANT_PLATFORM_ROLES,
   type TenantPlatformRole,
 } from './kubernetes-rbac';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AUTHZ_RESOURCES } from './permissions';
 
 /** The verbs a role's rules give on one resource of one API group. */
@@ -108,7 +110,6 @@ describe('Kubernetes RBAC mirrored from the permission table (R-AU-6)', () => {
         expect([...rule.resources].sort()).toEqual(rule.resources);
       }
     }
-    // The groups the pending resources of the table (autoscaling, metrics) do not touch, exactly.
     const readOnly = kubernetesRoleRules('read-only');
     expect(
       readOnly.filter((rule) => ['', 'k8s.cni.cncf.io', 'networking.k8s.io'].includes(rule.apiGroups[0]!)),
@@ -143,5 +144,10 @@ describe('Kubernetes RBAC mirrored from the permission table (R-AU-6)', () => {
       /\| `network-attachment-definitions` \(k8s\.cni\.cncf\.io\) +\| get, list, watch +\|/,
     );
     expect(table).not.toContain('secrets');
+  });
+
+  it('is the table docs/resources.md shows', () => {
+    const doc = readFileSync(join(__dirname, '../../../../docs/resources.md'), 'utf8');
+    expect(doc).toContain(renderKubernetesRbacTable());
   });
 });

@@ -63,27 +63,10 @@ export const KUBERNETES_VERBS: Readonly<Record<AuthzAction, readonly string[]>> 
 
 const VERB_ORDER = AUTHZ_ACTIONS.flatMap((action) => KUBERNETES_VERBS[action]);
 
-/**
- * Platform resources issue #6 adds to the permission table. Their rows are decided here already; they
- * take effect when the resource is in {@link AUTHZ_RESOURCES} (the rules are derived from the table's
- * resources only), and this type can go once they all are.
- */
-type PendingAuthzResource =
-  | 'autoscaling-policy'
-  | 'monitoring-view'
-  | 'alert-rule'
-  | 'log-setting'
-  | 'role-assignment'
-  | 'registry-namespace'
-  | 'image'
-  | 'production-image'
-  | 'image-state'
-  | 'sync-rule';
-
 const READ_ONLY: AuthzAction[] = ['read'];
 const NONE: KubernetesResourceRef[] = [];
 
-const MIRROR: { readonly [R in AuthzResource | PendingAuthzResource]?: readonly KubernetesResourceRef[] } = {
+const MIRROR: { readonly [R in AuthzResource]?: readonly KubernetesResourceRef[] } = {
   // A stack is realised by workloads, their pods and services (R-OR-2): members who may change stacks
   // may change them directly too. Events and logs are read only; so are Endpoints, which the endpoints
   // controller writes for a stack's Services and the resource-manager for the linked-service mirrors
