@@ -4,3 +4,4 @@ export * from './lib/kube-bench';
 export * from './lib/postgres';
 export * from './lib/process';
 export * from './lib/keystone-bench';
+export * from './lib/registry-bench';

@@ -42,7 +42,8 @@ export const Topic = defineTopic({
   key: 'tenant id',
   cleanup: TOPIC_CLEANUP.lifecycle,
   producers: ['resource-manager'],
-  // gateway mirrors platform roles into the new namespace's RBAC (R-AU-6).
-  consumers: ['orchestrator', 'monitor', 'gateway'],
+  // Platform roles reach the new namespace's RBAC through the resource-manager's own system stack
+  // (tenant.members-changed, R-AU-6), not through a consumer of this topic.
+  consumers: ['orchestrator', 'monitor'],
   description: "A tenant's environment (namespace on one network) is ready for workloads (R-NW-3).",
 });
