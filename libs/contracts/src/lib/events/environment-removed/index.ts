@@ -30,7 +30,7 @@ export const Topic = defineTopic({
   key: 'tenant id',
   cleanup: TOPIC_CLEANUP.lifecycle,
   producers: ['resource-manager'],
-  // gateway drops the namespace's mirrored RBAC (R-AU-6).
-  consumers: ['orchestrator', 'monitor', 'gateway'],
+  // The mirrored RBAC (R-AU-6) goes with the namespace: nothing for the gateway to do.
+  consumers: ['orchestrator', 'monitor'],
   description: "A tenant's environment was removed and its namespace deleted.",
 });
