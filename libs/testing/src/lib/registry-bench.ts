@@ -6,10 +6,20 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { repoRoot } from './process';
+import { isAlive, repoRoot } from './process';
 
 export interface RegistryTokenAuth {
   /** Where clients get tokens (the gateway's /api/v1/auth/registry-token). */
@@ -32,6 +42,16 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** Removes the directories of registries whose test process is gone (their processes died with it). */
+export function cleanupLeftoverRegistryBenches(root = join(repoRoot, 'tmp')): void {
+  if (!existsSync(root)) return;
+  for (const entry of readdirSync(root, { withFileTypes: true })) {
+    const owner = Number(/^registry-bench-(\d+)-/.exec(entry.name)?.[1]);
+    if (entry.isDirectory() && owner && !isAlive(owner))
+      rmSync(join(root, entry.name), { recursive: true, force: true });
+  }
+}
+
 /** One running registry. */
 export class RegistryBench {
   private constructor(
@@ -47,6 +67,7 @@ export class RegistryBench {
   }
 
   static async start(options: { name: string; auth?: RegistryTokenAuth }): Promise<RegistryBench> {
+    cleanupLeftoverRegistryBenches();
     const tmp = join(repoRoot, 'tmp');
     mkdirSync(tmp, { recursive: true });
     const dir = mkdtempSync(join(tmp, `registry-bench-${process.pid}-`));
