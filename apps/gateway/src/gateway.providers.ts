@@ -58,6 +58,7 @@ export function createIdentityProvider(runtime: ServiceRuntime): IdentityProvide
     },
     userDomain: config.KEYSTONE_USER_DOMAIN,
     timeoutMs: config.KEYSTONE_TIMEOUT_MS,
+    loginTimeoutMs: config.KEYSTONE_LOGIN_TIMEOUT_MS,
     log: runtime.log.child({ component: 'keystone' }),
   });
 }

@@ -180,7 +180,7 @@ describe('gateway (issue #6): Keystone, the permission table, proxy and audit', 
       UPSTREAM_IMAGE_SYNC: echo.url,
       TOKEN_CACHE_TTL_SECONDS: String(TTL_SECONDS),
       RATE_LIMIT_PER_TENANT: '0',
-      MEMBER_SYNC_INTERVAL_SECONDS: '1',
+      MEMBER_SYNC_INTERVAL_SECONDS: '2',
     });
   }, 180_000);
 

@@ -17,7 +17,10 @@ export const gatewayConfigSchema = z.object({
   KEYSTONE_SERVICE_DOMAIN: z.string().min(1).default('Default'),
   /** Domain of users and projects named in `POST /api/v1/auth/tokens` and registry logins. */
   KEYSTONE_USER_DOMAIN: z.string().min(1).default('Default'),
+  /** Per token validation or assignment read; beyond it the request is refused (fail closed). */
   KEYSTONE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
+  /** Per password login: Keystone hashes the password (bcrypt), far slower than a validation. */
+  KEYSTONE_LOGIN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
   /**
    * How long a validated token is trusted without asking Keystone again. The bound on how long a revoked
    * token keeps working (docs/gateway.md); never beyond the token's own expiry.

@@ -15,6 +15,8 @@ export interface KeystoneClientOptions {
   /** Domain of the users and projects callers name (password logins, the tenants' projects). */
   userDomain: string;
   timeoutMs: number;
+  /** Password logins (bcrypt in Keystone): longer than `timeoutMs`. */
+  loginTimeoutMs?: number;
   log: Log;
 }
 
@@ -208,6 +210,8 @@ export class KeystoneClient implements IdentityProvider {
     headers: Record<string, string>,
     body?: unknown,
   ): Promise<Response> {
+    // A body means a password login (the only POST): Keystone hashes the password first.
+    const timeoutMs = body ? (this.options.loginTimeoutMs ?? this.options.timeoutMs) : this.options.timeoutMs;
     try {
       return await fetch(`${this.base}${path}`, {
         method,
@@ -217,12 +221,12 @@ export class KeystoneClient implements IdentityProvider {
           ...headers,
         },
         body: body ? JSON.stringify(body) : undefined,
-        signal: AbortSignal.timeout(this.options.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
       const cause = (error as Error & { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
       throw new IdentityUnavailable(
-        `Keystone at ${this.base} did not answer (${cause === 'TimeoutError' ? `no answer in ${this.options.timeoutMs} ms` : cause})`,
+        `Keystone at ${this.base} did not answer (${cause === 'TimeoutError' ? `no answer in ${timeoutMs} ms` : cause})`,
       );
     }
   }

@@ -137,9 +137,9 @@ describe('environment manifests (R-NW-1, R-NW-3)', () => {
     const subjects = (objects: KubeObject[], name: string) =>
       (
         objects.find((o) => o.kind === 'RoleBinding' && o.metadata?.name === name) as KubeObject & {
-          subjects: Array<{ name: string }>;
+          subjects?: Array<{ name: string }>;
         }
-      ).subjects.map((s) => s.name);
+      ).subjects?.map((s) => s.name) ?? [];
 
     it('has a Role and a RoleBinding per tenant role, with the rules derived from the permission table', () => {
       const objects = rbac(environmentManifests(input({}, members)));

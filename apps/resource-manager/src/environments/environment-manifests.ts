@@ -122,7 +122,7 @@ const RBAC_API_GROUP = 'rbac.authorization.k8s.io';
 /**
  * Per tenant role (R-AU-6), a Role `stratum-<role>` with the rules derived from the permission table
  * and a RoleBinding of the same name binding it to the members holding the role (user names, sorted,
- * once each). Every role is always there — with no subjects when nobody holds it — so the set of
+ * once each). Every role is always there — without subjects when nobody holds it — so the set of
  * objects does not depend on the members, and a member who lost a role loses it at the next apply.
  */
 export function mirroredRoles(namespace: string, members: readonly EnvironmentMember[]): KubeObject[] {
@@ -148,7 +148,12 @@ export function mirroredRoles(namespace: string, members: readonly EnvironmentMe
         kind: 'RoleBinding',
         metadata: metadata(),
         roleRef: { apiGroup: RBAC_API_GROUP, kind: 'Role', name },
-        subjects: users.map((user) => ({ kind: 'User', apiGroup: RBAC_API_GROUP, name: user })),
+        // No `subjects` at all when nobody holds the role: an empty list is stored as absent, so
+        // applying `[]` would differ from the stored object on every apply (never a no-op). Omitting a
+        // field this manager applied before removes it (server-side apply), which empties the binding.
+        ...(users.length
+          ? { subjects: users.map((user) => ({ kind: 'User', apiGroup: RBAC_API_GROUP, name: user })) }
+          : {}),
       },
     ];
   });
