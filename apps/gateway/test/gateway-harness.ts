@@ -3,11 +3,31 @@
  * echo service standing in for the services behind it, which verifies the signed identity exactly as a
  * real service does (`verifyIdentity` with the gateway's public key) and reports what it received.
  */
-import { IDENTITY_HEADER, type IdentityKeys, verifyIdentity, type VerifiedIdentity } from '@stratum/authz';
-import { freePortBase, runTs, type RunningProcess } from '@stratum/testing';
+import {
+  generateIdentityKeyPair,
+  IDENTITY_HEADER,
+  IdentityKeys,
+  verifyIdentity,
+  type VerifiedIdentity,
+} from '@stratum/authz';
+import { type EventEnvelope, EventRecorded, TenantMembersChanged, TOPIC_CATALOG } from '@stratum/contracts';
+import { KafkaBus } from '@stratum/messaging';
+import {
+  createTestDatabase,
+  freePortBase,
+  KafkaMockCluster,
+  KeystoneBench,
+  type KeystoneBenchOptions,
+  runTs,
+  type RunningProcess,
+  type TestDatabase,
+} from '@stratum/testing';
 import { waitFor } from '@stratum/util';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface Received {
   method: string;
@@ -103,4 +123,90 @@ export async function startGateway(env: Record<string, string>): Promise<Running
       await run.stop('SIGTERM');
     },
   };
+}
+
+/**
+ * Everything a gateway suite runs on: a real Keystone with the gateway's service user, the Kafka mock
+ * cluster with an observer of the audit and members topics, the gateway's own PostgreSQL database, an
+ * identity key pair and the echo service behind every route. `startGateway(env)` then starts the
+ * gateway against them (extra settings in `env`).
+ */
+export class GatewayBench {
+  readonly audit: EventEnvelope<EventRecorded.Value>[] = [];
+  readonly members: EventEnvelope<TenantMembersChanged.Value>[] = [];
+  gateway!: RunningGateway;
+  private observer!: KafkaBus;
+
+  private constructor(
+    readonly label: string,
+    readonly dir: string,
+    readonly keystone: KeystoneBench,
+    readonly service: { username: string; password: string },
+    readonly kafka: KafkaMockCluster,
+    readonly database: TestDatabase,
+    readonly signing: ReturnType<typeof generateIdentityKeyPair>,
+    readonly echo: EchoUpstream,
+  ) {}
+
+  static async start(label: string, keystoneOptions: KeystoneBenchOptions = {}): Promise<GatewayBench> {
+    const dir = mkdtempSync(join(tmpdir(), `stratum-${label}-`));
+    const keystone = await KeystoneBench.start(keystoneOptions);
+    const service = await keystone.createServiceUser();
+    const kafka = await KafkaMockCluster.start({
+      brokers: 1,
+      topics: TOPIC_CATALOG.map((t) => ({ name: t.name, partitions: t.partitions })),
+    });
+    const database = await createTestDatabase(label.replace(/[^a-z0-9_]/gi, '_'));
+    const signing = generateIdentityKeyPair();
+    const echo = await EchoUpstream.start(IdentityKeys.fromPem(signing.publicKeyPem));
+    const bench = new GatewayBench(label, dir, keystone, service, kafka, database, signing, echo);
+    bench.observer = new KafkaBus({
+      brokers: kafka.bootstrapServers.split(','),
+      clientId: `${label}-observer`,
+    });
+    await bench.observer
+      .consumer({
+        groupId: `${label}-observer-${process.pid}`,
+        topics: [EventRecorded.Topic.name, TenantMembersChanged.Topic.name],
+      })
+      .start(async (batch) => {
+        for (const message of batch.messages) {
+          const envelope = JSON.parse(message.value!) as EventEnvelope<never>;
+          if (message.topic === EventRecorded.Topic.name) bench.audit.push(envelope);
+          else bench.members.push(envelope);
+        }
+      });
+    return bench;
+  }
+
+  async startGateway(env: Record<string, string> = {}): Promise<RunningGateway> {
+    const keyPath = join(this.dir, 'identity-private.pem');
+    writeFileSync(keyPath, this.signing.privateKeyPem, { mode: 0o600 });
+    this.gateway = await startGateway({
+      KEYSTONE_URL: this.keystone.url,
+      KEYSTONE_SERVICE_USERNAME: this.service.username,
+      KEYSTONE_SERVICE_PASSWORD: this.service.password,
+      KAFKA_BROKERS: this.kafka.bootstrapServers,
+      DATABASE_URL: this.database.url,
+      STRATUM_IDENTITY_PRIVATE_KEY: keyPath,
+      UPSTREAM_RESOURCE_MANAGER: this.echo.url,
+      UPSTREAM_ORCHESTRATOR: this.echo.url,
+      UPSTREAM_AUTOSCALER: this.echo.url,
+      UPSTREAM_MONITOR: this.echo.url,
+      UPSTREAM_IMAGE_SYNC: this.echo.url,
+      MEMBER_SYNC_INTERVAL_SECONDS: '0',
+      ...env,
+    });
+    return this.gateway;
+  }
+
+  async stop(): Promise<void> {
+    await this.gateway?.stop();
+    await this.echo.stop();
+    await this.observer?.close();
+    await this.kafka.stop();
+    await this.database.drop();
+    await this.keystone.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
 }

@@ -3,86 +3,50 @@
  * tokens live 20 s) are refused at their expiry even when cached for longer; per-tenant rate limits
  * refuse one tenant's excess with 429 and Retry-After without touching another tenant.
  */
-import { generateIdentityKeyPair, IdentityKeys } from '@stratum/authz';
-import { TOPIC_CATALOG } from '@stratum/contracts';
-import { createTestDatabase, KafkaMockCluster, KeystoneBench, type TestDatabase } from '@stratum/testing';
 import { waitFor } from '@stratum/util';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { EchoUpstream, type RunningGateway, startGateway } from './gateway-harness';
+import { GatewayBench } from './gateway-harness';
 
 const PASSWORD = 'Limits-pass-1';
 const TOKEN_LIFETIME_SECONDS = 20;
 
 describe('gateway (issue #6): token expiry and per-tenant rate limits', () => {
   const suite = `lim${process.pid}`;
-  const dir = mkdtempSync(join(tmpdir(), 'stratum-gw-limits-'));
-  let keystone: KeystoneBench;
-  let kafka: KafkaMockCluster;
-  let database: TestDatabase;
-  let echo: EchoUpstream;
-  let gateway: RunningGateway;
+  let bench: GatewayBench;
   const projects: Record<'A' | 'B', string> = { A: '', B: '' };
 
   const get = (path: string, token: string) =>
-    fetch(`${gateway.url}${path}`, { headers: { 'x-auth-token': token } }).then(async (r) => ({
+    fetch(`${bench.gateway.url}${path}`, { headers: { 'x-auth-token': token } }).then(async (r) => ({
       status: r.status,
       retryAfter: r.headers.get('retry-after'),
       body: (await r.json()) as { error?: { code: string; message: string; hint?: string } },
     }));
   const login = async (tenant: 'A' | 'B') =>
-    keystone.issueToken({
+    bench.keystone.issueToken({
       username: `user-${tenant}-${suite}`,
       password: PASSWORD,
       projectName: `${suite}${tenant}`,
     });
 
   beforeAll(async () => {
-    keystone = await KeystoneBench.start({ tokenExpirationSeconds: TOKEN_LIFETIME_SECONDS });
-    const service = await keystone.createServiceUser();
+    bench = await GatewayBench.start('gateway_limits', { tokenExpirationSeconds: TOKEN_LIFETIME_SECONDS });
     for (const tenant of ['A', 'B'] as const) {
-      projects[tenant] = await keystone.createProject(`${suite}${tenant}`);
-      const user = await keystone.createUser(`user-${tenant}-${suite}`, PASSWORD);
-      await keystone.assignRole({
+      projects[tenant] = await bench.keystone.createProject(`${suite}${tenant}`);
+      const user = await bench.keystone.createUser(`user-${tenant}-${suite}`, PASSWORD);
+      await bench.keystone.assignRole({
         userId: user,
         projectId: projects[tenant],
         roleName: 'stratum-restricted-member',
       });
     }
-    kafka = await KafkaMockCluster.start({
-      brokers: 1,
-      topics: TOPIC_CATALOG.map((t) => ({ name: t.name, partitions: t.partitions })),
-    });
-    database = await createTestDatabase('gateway_limits');
-    const signing = generateIdentityKeyPair();
-    echo = await EchoUpstream.start(IdentityKeys.fromPem(signing.publicKeyPem));
-    const keyPath = join(dir, 'identity.pem');
-    writeFileSync(keyPath, signing.privateKeyPem, { mode: 0o600 });
-    gateway = await startGateway({
-      KEYSTONE_URL: keystone.url,
-      KEYSTONE_SERVICE_USERNAME: service.username,
-      KEYSTONE_SERVICE_PASSWORD: service.password,
-      KAFKA_BROKERS: kafka.bootstrapServers,
-      DATABASE_URL: database.url,
-      STRATUM_IDENTITY_PRIVATE_KEY: keyPath,
-      UPSTREAM_RESOURCE_MANAGER: echo.url,
+    await bench.startGateway({
       // Longer than the tokens live: the cache must still stop at each token's own expiry.
       TOKEN_CACHE_TTL_SECONDS: '120',
       RATE_LIMIT_PER_TENANT: '2',
       RATE_LIMIT_BURST: '5',
-      MEMBER_SYNC_INTERVAL_SECONDS: '0',
     });
   }, 180_000);
 
-  afterAll(async () => {
-    await gateway?.stop();
-    await echo?.stop();
-    await kafka?.stop();
-    await database?.drop();
-    await keystone?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => bench?.stop());
 
   it("refuses one tenant's requests beyond its burst with 429 and Retry-After, and not another tenant's", async () => {
     const a = await login('A');

@@ -13,27 +13,15 @@
 import {
   AUTHZ_ACTIONS,
   generateIdentityKeyPair,
-  IdentityKeys,
   PERMISSIONS,
   PLATFORM_ROLES,
   type PlatformRole,
   signIdentity,
   type VerifiedIdentity,
 } from '@stratum/authz';
-import {
-  type EventEnvelope as Envelope,
-  EventRecorded,
-  TenantMembersChanged,
-  TOPIC_CATALOG,
-} from '@stratum/contracts';
-import { KafkaBus } from '@stratum/messaging';
-import { createTestDatabase, KafkaMockCluster, KeystoneBench, type TestDatabase } from '@stratum/testing';
 import { waitFor } from '@stratum/util';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ROUTES, type RouteSpec } from '../src/routing/route-table';
-import { EchoUpstream, type RunningGateway, startGateway } from './gateway-harness';
+import { type EchoUpstream, GatewayBench, type RunningGateway } from './gateway-harness';
 
 const KEYSTONE_ROLE: Record<PlatformRole, string> = {
   'platform-admin': 'admin',
@@ -65,17 +53,13 @@ function expectedAllowed(actor: Actor, route: RouteSpec, target: 'own' | 'other'
 }
 
 describe('gateway (issue #6): Keystone, the permission table, proxy and audit', () => {
-  let keystone: KeystoneBench;
-  let kafka: KafkaMockCluster;
-  let database: TestDatabase;
+  let bench: GatewayBench;
+  let keystone: GatewayBench['keystone'];
   let echo: EchoUpstream;
   let gateway: RunningGateway;
-  let observer: KafkaBus;
-  const audit: Envelope<EventRecorded.Value>[] = [];
-  const members: Envelope<TenantMembersChanged.Value>[] = [];
-  const dir = mkdtempSync(join(tmpdir(), 'stratum-gw-'));
-  const signing = generateIdentityKeyPair();
-  const keys = IdentityKeys.fromPem(signing.publicKeyPem);
+  let signing: GatewayBench['signing'];
+  const audit = () => bench.audit;
+  const members = () => bench.members;
   const projects: Record<'A' | 'B' | 'admin', string> = { A: '', B: '', admin: '' };
   const projectNames = { A: `ta-${suite}`, B: `tb-${suite}`, admin: 'admin' };
   const actors: Actor[] = [];
@@ -113,8 +97,8 @@ describe('gateway (issue #6): Keystone, the permission table, proxy and audit', 
   };
 
   beforeAll(async () => {
-    keystone = await KeystoneBench.start();
-    const service = await keystone.createServiceUser();
+    bench = await GatewayBench.start('gateway');
+    ({ keystone, echo, signing } = bench);
     for (const role of Object.values(KEYSTONE_ROLE)) await keystone.ensureRole(role);
     projects.A = await keystone.createProject(projectNames.A);
     projects.B = await keystone.createProject(projectNames.B);
@@ -146,53 +130,14 @@ describe('gateway (issue #6): Keystone, the permission table, proxy and audit', 
       ).token;
     }
 
-    kafka = await KafkaMockCluster.start({
-      brokers: 1,
-      topics: TOPIC_CATALOG.map((t) => ({ name: t.name, partitions: t.partitions })),
-    });
-    observer = new KafkaBus({ brokers: kafka.bootstrapServers.split(','), clientId: `${suite}-observer` });
-    const consumer = observer.consumer({
-      groupId: `${suite}-observer`,
-      topics: [EventRecorded.Topic.name, TenantMembersChanged.Topic.name],
-    });
-    await consumer.start(async (batch) => {
-      for (const message of batch.messages) {
-        const envelope = JSON.parse(message.value!) as Envelope<never>;
-        if (message.topic === EventRecorded.Topic.name) audit.push(envelope);
-        else members.push(envelope);
-      }
-    });
-    database = await createTestDatabase('gateway');
-    echo = await EchoUpstream.start(keys);
-    const keyPath = join(dir, 'identity-private.pem');
-    writeFileSync(keyPath, signing.privateKeyPem, { mode: 0o600 });
-    gateway = await startGateway({
-      KEYSTONE_URL: keystone.url,
-      KEYSTONE_SERVICE_USERNAME: service.username,
-      KEYSTONE_SERVICE_PASSWORD: service.password,
-      KAFKA_BROKERS: kafka.bootstrapServers,
-      DATABASE_URL: database.url,
-      STRATUM_IDENTITY_PRIVATE_KEY: keyPath,
-      UPSTREAM_RESOURCE_MANAGER: echo.url,
-      UPSTREAM_ORCHESTRATOR: echo.url,
-      UPSTREAM_AUTOSCALER: echo.url,
-      UPSTREAM_MONITOR: echo.url,
-      UPSTREAM_IMAGE_SYNC: echo.url,
+    gateway = await bench.startGateway({
       TOKEN_CACHE_TTL_SECONDS: String(TTL_SECONDS),
       RATE_LIMIT_PER_TENANT: '0',
       MEMBER_SYNC_INTERVAL_SECONDS: '2',
     });
   }, 180_000);
 
-  afterAll(async () => {
-    await gateway?.stop();
-    await echo?.stop();
-    await observer?.close();
-    await kafka?.stop();
-    await database?.drop();
-    await keystone?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => bench?.stop());
 
   it('decides every role × route × own/other tenant as the permission table says; cross-tenant is always denied', async () => {
     let allowedCount = 0;
@@ -361,14 +306,14 @@ describe('gateway (issue #6): Keystone, the permission table, proxy and audit', 
       .map((a) => ({ userId: a.userId, userName: a.user, roles: [a.role] }))
       .sort((x, y) => (x.userId < y.userId ? -1 : 1));
     expect(listed.body.items).toEqual(expected);
-    const published = await waitFor(() => members.find((e) => e.data.tenantId === projects.A), {
+    const published = await waitFor(() => members().find((e) => e.data.tenantId === projects.A), {
       timeoutMs: 20_000,
       description: 'tenant A members published',
     });
     expect(published.data.members).toEqual(expected);
     // A change in Keystone is published again; the unchanged tenant B is not.
     const restricted = actors.find((a) => a.role === 'restricted-member' && a.tenant === 'A')!;
-    const countB = members.filter((e) => e.data.tenantId === projects.B).length;
+    const countB = members().filter((e) => e.data.tenantId === projects.B).length;
     await keystone.unassignRole({
       userId: restricted.userId,
       projectId: projects.A,
@@ -376,11 +321,11 @@ describe('gateway (issue #6): Keystone, the permission table, proxy and audit', 
     });
     const changed = await waitFor(
       () =>
-        members.find((e) => e.data.tenantId === projects.A && e.data.revision !== published.data.revision),
+        members().find((e) => e.data.tenantId === projects.A && e.data.revision !== published.data.revision),
       { timeoutMs: 20_000, description: 'tenant A members published again' },
     );
     expect(changed.data.members.map((m) => m.userId)).not.toContain(restricted.userId);
-    expect(members.filter((e) => e.data.tenantId === projects.B).length).toBe(countB);
+    expect(members().filter((e) => e.data.tenantId === projects.B).length).toBe(countB);
     // Put it back for the tests that follow.
     await keystone.assignRole({
       userId: restricted.userId,
@@ -458,7 +403,7 @@ describe('gateway (issue #6): Keystone, the permission table, proxy and audit', 
 
   it('writes exactly one audit event per request, on Kafka', async () => {
     // Logins are audited too (auth.login); every API request is one entry with its request id.
-    const withIds = () => audit.filter((e) => e.data.requestId?.startsWith(`${suite}-`));
+    const withIds = () => audit().filter((e) => e.data.requestId?.startsWith(`${suite}-`));
     await waitFor(
       () => {
         const seen = new Set(withIds().map((e) => e.data.requestId));
@@ -485,7 +430,7 @@ describe('gateway (issue #6): Keystone, the permission table, proxy and audit', 
       sourceService: 'gateway',
       latencyMs: expect.any(Number),
     });
-    const logins = audit.filter((e) => e.data.action === 'auth.login');
+    const logins = audit().filter((e) => e.data.action === 'auth.login');
     expect(logins.map((e) => e.data.outcome).sort()).toEqual(['failed', 'succeeded']);
   }, 60_000);
 });

@@ -3,23 +3,9 @@
  * registries (test and production) use the gateway as their token service; Keystone credentials log
  * in; the permission table decides which pull / push / delete scopes a token carries.
  */
-import { generateIdentityKeyPair } from '@stratum/authz';
-import { type EventEnvelope, EventRecorded, TOPIC_CATALOG } from '@stratum/contracts';
-import { KafkaBus } from '@stratum/messaging';
-import {
-  createTestDatabase,
-  KafkaMockCluster,
-  KeystoneBench,
-  makeRegistryTokenKeys,
-  RegistryBench,
-  RegistryClient,
-  type TestDatabase,
-} from '@stratum/testing';
+import { makeRegistryTokenKeys, RegistryBench, RegistryClient } from '@stratum/testing';
 import { waitFor } from '@stratum/util';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type RunningGateway, startGateway } from './gateway-harness';
+import { GatewayBench } from './gateway-harness';
 
 const PASSWORD = 'Registry-pass-1';
 const TEST_SERVICE = 'stratum-test-registry';
@@ -27,15 +13,9 @@ const PRODUCTION_SERVICE = 'stratum-production-registry';
 
 describe('registry single sign-on through the gateway (R-AU-5)', () => {
   const suite = `reg${process.pid}`;
-  const dir = mkdtempSync(join(tmpdir(), 'stratum-registry-'));
-  let keystone: KeystoneBench;
-  let kafka: KafkaMockCluster;
-  let database: TestDatabase;
-  let gateway: RunningGateway;
+  let bench: GatewayBench;
   let testRegistry: RegistryBench;
   let productionRegistry: RegistryBench;
-  let observer: KafkaBus;
-  const audit: EventEnvelope<EventRecorded.Value>[] = [];
   // Namespaces are the tenants' Keystone project names.
   const nsA = `${suite}a`;
   const nsB = `${suite}b`;
@@ -44,8 +24,8 @@ describe('registry single sign-on through the gateway (R-AU-5)', () => {
     new RegistryClient(registry.url, { username: user, password });
 
   beforeAll(async () => {
-    keystone = await KeystoneBench.start();
-    const service = await keystone.createServiceUser();
+    bench = await GatewayBench.start('gateway_registry');
+    const { keystone } = bench;
     const a = await keystone.createProject(nsA);
     const b = await keystone.createProject(nsB);
     const admin = await keystone.projectId('admin');
@@ -63,33 +43,12 @@ describe('registry single sign-on through the gateway (R-AU-5)', () => {
       await keystone.assignRole({ userId: id, projectId: project, roleName: role });
       users[name] = user;
     }
-    kafka = await KafkaMockCluster.start({
-      brokers: 1,
-      topics: TOPIC_CATALOG.map((t) => ({ name: t.name, partitions: t.partitions })),
-    });
-    observer = new KafkaBus({ brokers: kafka.bootstrapServers.split(','), clientId: `${suite}-observer` });
-    await observer
-      .consumer({ groupId: `${suite}-observer`, topics: [EventRecorded.Topic.name] })
-      .start(async (batch) => {
-        for (const m of batch.messages)
-          audit.push(JSON.parse(m.value!) as EventEnvelope<EventRecorded.Value>);
-      });
-    database = await createTestDatabase('gateway_registry');
-    const keys = makeRegistryTokenKeys(dir);
-    const identityKey = join(dir, 'identity.pem');
-    writeFileSync(identityKey, generateIdentityKeyPair().privateKeyPem, { mode: 0o600 });
-    gateway = await startGateway({
-      KEYSTONE_URL: keystone.url,
-      KEYSTONE_SERVICE_USERNAME: service.username,
-      KEYSTONE_SERVICE_PASSWORD: service.password,
-      KAFKA_BROKERS: kafka.bootstrapServers,
-      DATABASE_URL: database.url,
-      STRATUM_IDENTITY_PRIVATE_KEY: identityKey,
+    const keys = makeRegistryTokenKeys(bench.dir);
+    const gateway = await bench.startGateway({
       REGISTRY_TOKEN_PRIVATE_KEY: keys.privateKeyPath,
       REGISTRY_TOKEN_CERTIFICATE: keys.certificatePath,
       REGISTRY_TEST_SERVICE: TEST_SERVICE,
       REGISTRY_PRODUCTION_SERVICE: PRODUCTION_SERVICE,
-      MEMBER_SYNC_INTERVAL_SECONDS: '0',
     });
     const auth = (service: string) => ({
       realm: `${gateway.url}/api/v1/auth/registry-token`,
@@ -104,12 +63,7 @@ describe('registry single sign-on through the gateway (R-AU-5)', () => {
   afterAll(async () => {
     await testRegistry?.stop();
     await productionRegistry?.stop();
-    await gateway?.stop();
-    await observer?.close();
-    await kafka?.stop();
-    await database?.drop();
-    await keystone?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await bench?.stop();
   });
 
   it("lets a restricted member push and pull in its tenant's namespace of the test registry", async () => {
@@ -172,7 +126,7 @@ describe('registry single sign-on through the gateway (R-AU-5)', () => {
   });
 
   it('needs Keystone credentials: none or wrong ones get 401; a Keystone token works as the password', async () => {
-    const realm = `${gateway.url}/api/v1/auth/registry-token?service=${TEST_SERVICE}&scope=repository:${nsA}/teller:pull`;
+    const realm = `${bench.gateway.url}/api/v1/auth/registry-token?service=${TEST_SERVICE}&scope=repository:${nsA}/teller:pull`;
     const anonymous = await fetch(realm);
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('www-authenticate')).toMatch(/^Basic /);
@@ -188,7 +142,7 @@ describe('registry single sign-on through the gateway (R-AU-5)', () => {
       },
     });
     expect(unknownService.status).toBe(400);
-    const { token } = await keystone.issueToken({ username: users.reader!, password: PASSWORD });
+    const { token } = await bench.keystone.issueToken({ username: users.reader!, password: PASSWORD });
     const withToken = await client(testRegistry, '_token', token).pullManifest(`${nsA}/teller`, '1.0');
     expect(withToken.status).toBe(200);
   });
@@ -196,7 +150,7 @@ describe('registry single sign-on through the gateway (R-AU-5)', () => {
   it('audits every token request, naming what was refused', async () => {
     const refused = await waitFor(
       () =>
-        audit.find(
+        bench.audit.find(
           (e) =>
             e.data.action === 'registry.token' &&
             e.data.outcome === 'denied' &&
@@ -206,6 +160,8 @@ describe('registry single sign-on through the gateway (R-AU-5)', () => {
       { timeoutMs: 20_000, description: 'the refused production push audited' },
     );
     expect(refused.data.reason).toMatch(/push on .*teller/);
-    expect(audit.some((e) => e.data.action === 'registry.token' && e.data.outcome === 'allowed')).toBe(true);
+    expect(bench.audit.some((e) => e.data.action === 'registry.token' && e.data.outcome === 'allowed')).toBe(
+      true,
+    );
   });
 });

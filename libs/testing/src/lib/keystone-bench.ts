@@ -25,9 +25,8 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { isAlive, repoRoot } from './process';
+import { freePort, isAlive, repoRoot } from './process';
 
 const DIR_PREFIX = 'keystone-bench-';
 const ADMIN_PASSWORD = 'stratum-bench-admin';
@@ -128,17 +127,6 @@ export function ensureKeystoneTemplate(): { dir: string; built: boolean; ms: num
     throw error;
   }
   return { dir, built: true, ms: Date.now() - started };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Kills and removes benches whose owning process is gone (a killed test run). */

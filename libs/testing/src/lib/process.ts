@@ -42,6 +42,19 @@ export function runTs(entry: string, env: Record<string, string | undefined>): R
   };
 }
 
+/** One free TCP port on 127.0.0.1, chosen by the kernel. */
+export async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolvePort, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
 /** A free TCP port on 127.0.0.1 (and the next `count - 1`, best effort). */
 export async function freePortBase(count = 1): Promise<number> {
   const net = await import('node:net');

@@ -17,9 +17,8 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { isAlive, repoRoot } from './process';
+import { freePort, isAlive, repoRoot } from './process';
 
 export interface RegistryTokenAuth {
   /** Where clients get tokens (the gateway's /api/v1/auth/registry-token). */
@@ -29,17 +28,6 @@ export interface RegistryTokenAuth {
   issuer: string;
   /** PEM certificate(s) whose keys sign the tokens. */
   rootCertBundlePath: string;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Removes the directories of registries whose test process is gone (their processes died with it). */
