@@ -50,6 +50,27 @@ describe('Keystone roles → platform roles (R-AU-2, R-AU-3)', () => {
     expect(mapKeystoneRoles(token('ops', ['admin'], 'p-ops'), byId)).toContain('platform-admin');
   });
 
+  it('gives the platform admin only for a platform-admin role, and prefers the id when both are set', () => {
+    expect(mapKeystoneRoles(token('admin', ['member', 'reader']), DEFAULT_ROLE_MAPPING)).toEqual([
+      'restricted-member',
+      'read-only',
+    ]);
+    const both = { ...DEFAULT_ROLE_MAPPING, adminProject: { id: 'p-ops', name: 'admin' } };
+    expect(mapKeystoneRoles(token('admin', ['admin'], 'p-elsewhere'), both)).toEqual(['tenant-admin']);
+    expect(mapKeystoneRoles(token('ops', ['admin'], 'p-ops'), both)).toEqual([
+      'platform-admin',
+      'tenant-admin',
+    ]);
+  });
+
+  it('keeps the default mapping immutable', () => {
+    expect(() => {
+      (DEFAULT_ROLE_MAPPING.tenantRoles as Record<string, string>)['member'] = 'tenant-admin';
+    }).toThrow(TypeError);
+    expect(() => DEFAULT_ROLE_MAPPING.platformAdminRoles.push('member')).toThrow(TypeError);
+    expect(DEFAULT_ROLE_MAPPING.tenantRoles['member']).toBe('restricted-member');
+  });
+
   it('gives nothing to unknown roles and to an unscoped token', () => {
     expect(
       mapKeystoneRoles(token('retail', ['heat_stack_owner', 'constructor']), DEFAULT_ROLE_MAPPING),
@@ -90,5 +111,20 @@ describe('Keystone roles → platform roles (R-AU-2, R-AU-3)', () => {
         }),
       ),
     ).toThrow(/tenantRoles\.x: unknown platform role "superuser"/);
+    expect(() =>
+      parseRoleMapping(
+        JSON.stringify({ adminProject: { name: 'admin' }, platformAdminRoles: [], tenantRoles: {} }),
+      ),
+    ).toThrow(/^platformAdminRoles: /);
+    expect(() =>
+      parseRoleMapping(
+        JSON.stringify({
+          adminProject: { name: 'admin' },
+          platformAdminRoles: ['admin'],
+          tenantRoles: {},
+          tenantRole: {},
+        }),
+      ),
+    ).toThrow(/tenantRole/);
   });
 });

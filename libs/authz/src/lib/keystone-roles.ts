@@ -7,7 +7,10 @@ import { TENANT_PLATFORM_ROLES, type TenantPlatformRole } from './kubernetes-rba
  * assignments; this mapping says what a Keystone role means on the platform.
  */
 export interface RoleMappingConfig {
-  /** The designated admin project: a platform-admin role here makes the platform admin. */
+  /**
+   * The designated admin project: a platform-admin role here makes the platform admin. Matched by `id`
+   * when given, else by `name` (Keystone project names are unique only within a domain: prefer the id).
+   */
   adminProject: { id?: string; name?: string };
   /** Keystone roles that, on the admin project, make the platform admin. */
   platformAdminRoles: string[];
@@ -21,9 +24,9 @@ export interface RoleMappingConfig {
  * admin ⇒ member ⇒ reader, so an admin's token carries all three; the union is what counts.
  */
 export const DEFAULT_ROLE_MAPPING: RoleMappingConfig = Object.freeze({
-  adminProject: { name: 'admin' },
-  platformAdminRoles: ['admin'],
-  tenantRoles: {
+  adminProject: Object.freeze({ name: 'admin' }),
+  platformAdminRoles: Object.freeze(['admin']) as string[],
+  tenantRoles: Object.freeze({
     'stratum-tenant-admin': 'tenant-admin',
     'stratum-advanced-member': 'advanced-member',
     'stratum-restricted-member': 'restricted-member',
@@ -31,8 +34,8 @@ export const DEFAULT_ROLE_MAPPING: RoleMappingConfig = Object.freeze({
     admin: 'tenant-admin',
     member: 'restricted-member',
     reader: 'read-only',
-  },
-}) as RoleMappingConfig;
+  } satisfies Record<string, TenantPlatformRole>),
+});
 
 const RoleMappingSchema = z.strictObject({
   adminProject: z

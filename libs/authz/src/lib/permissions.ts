@@ -49,15 +49,16 @@ export const AUTHZ_RESOURCE_DESCRIPTIONS: Readonly<Record<AuthzResource, string>
   operation: 'the progress of a long-running change',
   stack: 'application stacks, their revisions, rollbacks and deployments (R-OR-1..7)',
   'autoscaling-policy': 'time-windowed autoscaling policies (R-AS-1..4)',
-  'monitoring-view': 'metrics, alerts and the event audit trail of the tenant (R-MO)',
-  'alert-rule': 'alert thresholds and where alerts go (R-MO)',
-  'log-setting': 'which logs are collected and where they go (R-LG)',
-  'role-assignment': "the tenant's members and roles, as Keystone has them (granted in Keystone, R-AU-2)",
-  'registry-namespace': "the tenant's namespaces in the registries (R-IM)",
-  image: 'images in the test registry: read = pull, create/update = push (R-AU-5)',
-  'production-image': 'images in the production registry: pull; they arrive only by promotion (R-IM)',
-  'image-state': 'the state of an image (tested, approved, …) that gates promotion (R-IM)',
-  'sync-rule': 'test → production synchronisation rules (R-IM)',
+  'monitoring-view': 'metrics, dashboards and the event audit trail of the tenant (R-MO-1..4)',
+  'alert-rule': 'event alert rules and metric thresholds, and where alerts go (R-MO-5, R-MO-6)',
+  'log-setting': 'which logs are collected and the topics they go to (R-LG)',
+  'role-assignment': 'who holds which role in the tenant: read from Keystone, granted there only (R-AU-2)',
+  'registry-namespace': "the tenant's namespaces in the test and production registries (R-IM-1)",
+  image: 'test registry images: read = pull, create/update = push, delete = delete (R-AU-5, R-IM-2)',
+  'production-image':
+    'production registry images: read = pull; they arrive only by image-sync (R-IM-4, R-IM-5)',
+  'image-state': 'the sync state of an image: developing, pending sync, syncing, synced (R-IM-2..5)',
+  'sync-rule': "a namespace's test → production sync rules: automatic or manual (R-IM-3..5)",
 };
 
 /**
@@ -162,10 +163,11 @@ export const PERMISSIONS: Readonly<
     'read-only': READ,
   },
   // Tenant resources every member but read-only manages (R-AU-3: advanced and restricted members have
-  // the same platform rights, everything in the tenant except granting roles and base resources).
+  // the same platform rights, everything in the tenant except granting roles and base resources;
+  // read-only views). Policies of R-AS-1..4.
   'autoscaling-policy': MEMBERS_MANAGE,
-  // Views only: the monitor computes them; every tenant role may look at its tenant's (R-AU-3 read-only
-  // "views tenant resources").
+  // Views only (R-MO-1..4): the monitor computes them; every tenant role may look at its tenant's
+  // (R-AU-3 read-only "views tenant resources"); nothing for a tenant to write.
   'monitoring-view': {
     'platform-admin': ALL,
     'tenant-admin': READ,
@@ -173,10 +175,13 @@ export const PERMISSIONS: Readonly<
     'restricted-member': READ,
     'read-only': READ,
   },
+  // Alert rules (R-MO-5, R-MO-6) and log settings (R-LG-1..3) are tenant resources like autoscaling
+  // policies: every member but read-only manages them (R-AU-3).
   'alert-rule': MEMBERS_MANAGE,
   'log-setting': MEMBERS_MANAGE,
-  // Keystone holds the assignments (R-AU-2): the tenant admin, who grants roles there, may see them
-  // through Stratum; nobody changes them through Stratum.
+  // Keystone holds the assignments (R-AU-2): R-AU-3's tenant admin "grants roles inside the tenant" in
+  // Keystone and may see them through Stratum; advanced members are excepted from granting roles, so
+  // they and the others do not see them; nobody changes them through Stratum.
   'role-assignment': {
     'platform-admin': READ,
     'tenant-admin': READ,
@@ -185,12 +190,12 @@ export const PERMISSIONS: Readonly<
     'read-only': NONE,
   },
   // R-AU-3 registry rights: tenant admin all registry management; advanced member creates and deletes
-  // namespaces, sets sync rules and changes image states; restricted member pushes and pulls; read-only
-  // views (pulls).
+  // namespaces (R-IM-1: in both registries); restricted member and read-only view them.
   'registry-namespace': REGISTRY_MANAGE,
-  // Interpretation: advanced members have "everything in the tenant except granting roles and base
-  // resources" (R-AU-3), which includes what restricted members may do — push and pull — and more
-  // (delete). Restricted members push and pull but do not delete.
+  // The test registry (R-IM-2: a pushed image is "developing"). R-AU-3: restricted members push and pull
+  // in the tenant's namespaces, but do not delete; read-only views, i.e. pulls. Interpretation: advanced
+  // members have "everything in the tenant except granting roles and base resources" (R-AU-3), which
+  // includes what restricted members may do — push and pull — and more (delete).
   image: {
     'platform-admin': ALL,
     'tenant-admin': ALL,
@@ -198,8 +203,9 @@ export const PERMISSIONS: Readonly<
     'restricted-member': ['read', 'create', 'update'],
     'read-only': READ,
   },
-  // Images reach production only by image-sync's promotion (R-IM), never by a user's push: everyone
-  // pulls their tenant's; the tenant admin ("all registry management") may also delete.
+  // Images reach production only by image-sync (R-IM-4, R-IM-5), never by a user's push: every tenant
+  // role pulls its tenant's; the tenant admin ("all registry management", R-AU-3) may also delete; only
+  // the platform admin may push there itself.
   'production-image': {
     'platform-admin': ALL,
     'tenant-admin': ['read', 'delete'],
@@ -207,6 +213,10 @@ export const PERMISSIONS: Readonly<
     'restricted-member': READ,
     'read-only': READ,
   },
+  // R-IM-3..5: the advanced member moves images between "developing" and "pending sync", edits the
+  // namespace's sync rules, ticks automatic sync and presses "sync"; a restricted member only asks for
+  // it (outside the platform) and, like read-only, views (R-AU-3). The tenant admin has all registry
+  // management.
   'image-state': REGISTRY_MANAGE,
   'sync-rule': REGISTRY_MANAGE,
 };

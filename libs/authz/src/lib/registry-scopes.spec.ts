@@ -31,6 +31,10 @@ describe('registry scopes (R-AU-5)', () => {
       ok: true,
       scope: { typeClass: 'plugin' },
     });
+    expect(parseRegistryScope('repository:retail/web.api_v2/worker-1:*')).toEqual({
+      ok: true,
+      scope: { type: 'repository', name: 'retail/web.api_v2/worker-1', actions: ['*'] },
+    });
     expect(parseRegistryScope('registry:catalog:*')).toEqual({
       ok: true,
       scope: { type: 'registry', name: 'catalog', actions: ['*'] },
@@ -41,6 +45,9 @@ describe('registry scopes (R-AU-5)', () => {
       'registry:other:*',
       'nonsense',
       'image:a:pull',
+      'repository:retail//x:pull',
+      'repository:-retail/x:pull',
+      'repository:retail/x:',
     ]) {
       expect(parseRegistryScope(bad)).toMatchObject({ ok: false, error: expect.any(String) });
     }
@@ -52,6 +59,27 @@ describe('registry scopes (R-AU-5)', () => {
       expect({ registry, granted: result.granted }).toEqual({ registry, granted: EXPECTED[role][registry] });
       for (const d of result.denied) expect(d.reason).toEqual(expect.any(String));
     }
+  });
+
+  it('asks the table once per action: push needs create and update, and says why a refusal', () => {
+    const readOnly = grantRegistryActions(who(['read-only']), {
+      registry: 'test',
+      tenantId: T,
+      requested: ['pull', 'push'],
+    });
+    expect(readOnly.granted).toEqual(['pull']);
+    expect(readOnly.denied).toEqual([
+      { action: 'push', reason: expect.stringContaining('create image is not allowed for read-only') },
+    ]);
+    const production = grantRegistryActions(who(['advanced-member']), {
+      registry: 'production',
+      tenantId: T,
+      requested: ['push', 'push', 'pull'],
+    });
+    expect(production.granted).toEqual(['pull']);
+    expect(production.denied).toEqual([
+      { action: 'push', reason: expect.stringContaining('production-image') },
+    ]);
   });
 
   it("never grants a tenant role anything on another tenant's repositories, nor on unowned namespaces", () => {
@@ -74,24 +102,34 @@ describe('registry scopes (R-AU-5)', () => {
         requested: ['push'],
       }).granted,
     ).toEqual(['push']);
+    for (const registry of ['test', 'production'] as const) {
+      expect(
+        grantRegistryActions(who(['platform-admin']), { registry, tenantId: OTHER, requested: ['*'] })
+          .granted,
+      ).toEqual(['pull', 'push', 'delete']);
+    }
   });
 
-  it('lists the catalog for the platform admin only', () => {
+  it('lists the catalog for the platform admin only, granting the "*" Distribution asks for', () => {
     expect(
       grantRegistryActions(who(['platform-admin']), {
         registry: 'test',
         tenantId: null,
         requested: ['*'],
         catalog: true,
-      }).granted,
-    ).toEqual(['pull', 'push', 'delete']);
-    expect(
-      grantRegistryActions(who(['tenant-admin']), {
-        registry: 'test',
+      }),
+    ).toEqual({ granted: ['*'], denied: [] });
+    for (const registry of ['test', 'production'] as const) {
+      const result = grantRegistryActions(who(PLATFORM_ROLES.filter((r) => r !== 'platform-admin')), {
+        registry,
         tenantId: null,
         requested: ['*'],
         catalog: true,
-      }).granted,
-    ).toEqual([]);
+      });
+      expect(result.granted).toEqual([]);
+      expect(result.denied).toEqual([
+        { action: '*', reason: expect.stringContaining('reserved to the platform admin') },
+      ]);
+    }
   });
 });

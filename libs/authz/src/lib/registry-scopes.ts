@@ -56,39 +56,65 @@ const NEEDS: Record<GrantedRegistryAction, AuthzAction[]> = {
   delete: ['delete'],
 };
 
+export interface RegistryGrant<A extends RegistryAction = RegistryAction> {
+  /**
+   * For a repository: `pull`, `push`, `delete` (a requested `*` is expanded to the three). For the
+   * catalog: the actions as requested (`*`: Distribution asks `registry:catalog:*` for `GET /v2/_catalog`
+   * and accepts nothing else).
+   */
+  granted: A[];
+  denied: { action: A; reason: string }[];
+}
+
+export interface RegistryGrantRequest {
+  registry: RegistryKind;
+  /** The tenant owning the repository; null for a namespace no tenant owns, and for the catalog. */
+  tenantId: string | null;
+  requested: readonly RegistryAction[];
+  /** The scope is `registry:catalog:…`, not a repository. */
+  catalog?: boolean;
+}
+
 /**
  * The actions of one scope the identity is granted on a repository owned by `tenantId` (null: a
- * namespace no tenant owns, or the catalog — the platform admin's only). Test registry repositories
- * are `image`, production's are `production-image`; the catalog is `registry-namespace` read across
- * the platform. Denied actions say why, for the audit trail.
+ * namespace no tenant owns — the platform admin's only). Test registry repositories are `image`,
+ * production's are `production-image`; `pull` needs read, `push` needs create and update, `delete` needs
+ * delete, all through {@link authorize}. The catalog (`catalog: true`, for `registry:catalog:*`) needs
+ * `registry-namespace` read across the platform: the platform admin's only. Denied actions say why, for
+ * the audit trail.
  */
 export function grantRegistryActions(
   identity: VerifiedIdentity,
-  request: {
-    registry: RegistryKind;
-    tenantId: string | null;
-    requested: readonly RegistryAction[];
-    catalog?: boolean;
-  },
-): { granted: GrantedRegistryAction[]; denied: { action: GrantedRegistryAction; reason: string }[] } {
+  request: RegistryGrantRequest & { catalog?: false },
+): RegistryGrant<GrantedRegistryAction>;
+export function grantRegistryActions(
+  identity: VerifiedIdentity,
+  request: RegistryGrantRequest,
+): RegistryGrant;
+export function grantRegistryActions(
+  identity: VerifiedIdentity,
+  request: RegistryGrantRequest,
+): RegistryGrant {
+  const granted: RegistryAction[] = [];
+  const denied: { action: RegistryAction; reason: string }[] = [];
+  if (request.catalog) {
+    const decision = authorize(identity, { resource: 'registry-namespace', action: 'read', tenantId: null });
+    for (const action of new Set(request.requested)) {
+      if (decision.allowed) granted.push(action);
+      else denied.push({ action, reason: `list the catalog: ${decision.reason}` });
+    }
+    return { granted, denied };
+  }
   const wanted = new Set<GrantedRegistryAction>();
   for (const action of request.requested) {
     if (action === '*') for (const a of ['pull', 'push', 'delete'] as const) wanted.add(a);
     else wanted.add(action);
   }
-  const granted: GrantedRegistryAction[] = [];
-  const denied: { action: GrantedRegistryAction; reason: string }[] = [];
+  const resource = request.registry === 'test' ? 'image' : 'production-image';
   for (const action of (['pull', 'push', 'delete'] as const).filter((a) => wanted.has(a))) {
-    const decisions = request.catalog
-      ? [authorize(identity, { resource: 'registry-namespace', action: 'read', tenantId: null })]
-      : NEEDS[action].map((needed) =>
-          authorize(identity, {
-            resource: request.registry === 'test' ? 'image' : 'production-image',
-            action: needed,
-            tenantId: request.tenantId,
-          }),
-        );
-    const refusal = decisions.find((d) => !d.allowed);
+    const refusal = NEEDS[action]
+      .map((needed) => authorize(identity, { resource, action: needed, tenantId: request.tenantId }))
+      .find((d) => !d.allowed);
     if (refusal && !refusal.allowed) denied.push({ action, reason: refusal.reason });
     else granted.push(action);
   }
