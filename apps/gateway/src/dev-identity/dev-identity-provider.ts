@@ -98,7 +98,9 @@ export class DevIdentityProvider implements IdentityProvider {
     const validated: ValidatedToken = {
       userId: this.userId(user.name),
       userName: user.name,
-      project: projectName ? { id: this.projectId(projectName), name: projectName } : null,
+      project: projectName
+        ? { id: this.projectId(projectName), name: projectName, domainId: 'default' }
+        : null,
       roleNames: projectName ? [...user.roles[projectName]!].sort() : [],
       expiresAt: this.now() + TOKEN_LIFETIME_MS,
     };
@@ -129,6 +131,7 @@ export class DevIdentityProvider implements IdentityProvider {
           userName: user.name,
           projectId: this.projectId(projectName),
           projectName,
+          projectDomainId: 'default',
           roleName,
         })),
       ),

@@ -67,6 +67,7 @@ export class Authenticator {
         {
           projectId: validated.project?.id ?? null,
           projectName: validated.project?.name ?? null,
+          projectDomainId: validated.project?.domainId ?? null,
           roleNames: validated.roleNames,
         },
         this.mapping,

@@ -9,7 +9,7 @@ export interface ValidatedToken {
   userId: string;
   userName: string;
   /** Null for an unscoped token. */
-  project: { id: string; name: string } | null;
+  project: { id: string; name: string; domainId: string } | null;
   /** Keystone role names on that project (implied roles included, as Keystone lists them). */
   roleNames: string[];
   /** Epoch milliseconds. */
@@ -27,6 +27,7 @@ export interface RoleAssignment {
   userName: string;
   projectId: string;
   projectName: string;
+  projectDomainId: string;
   roleName: string;
 }
 

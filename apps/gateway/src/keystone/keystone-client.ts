@@ -24,7 +24,7 @@ interface KeystoneTokenBody {
   token?: {
     expires_at?: string;
     user?: { id?: string; name?: string };
-    project?: { id?: string; name?: string };
+    project?: { id?: string; name?: string; domain?: { id?: string } };
     roles?: Array<{ name?: string }>;
   };
 }
@@ -33,7 +33,7 @@ interface AssignmentBody {
   role_assignments?: Array<{
     role?: { name?: string };
     user?: { id?: string; name?: string };
-    scope?: { project?: { id?: string; name?: string } };
+    scope?: { project?: { id?: string; name?: string; domain?: { id?: string } } };
   }>;
 }
 
@@ -135,6 +135,7 @@ export class KeystoneClient implements IdentityProvider {
         userName: a.user.name ?? a.user.id,
         projectId: project.id,
         projectName: project.name ?? project.id,
+        projectDomainId: project.domain?.id ?? '',
         roleName: a.role.name,
       });
     }
@@ -245,7 +246,9 @@ function parseToken(body: KeystoneTokenBody): ValidatedToken {
   return {
     userId: t.user.id,
     userName: t.user.name ?? t.user.id,
-    project: t.project?.id ? { id: t.project.id, name: t.project.name ?? t.project.id } : null,
+    project: t.project?.id
+      ? { id: t.project.id, name: t.project.name ?? t.project.id, domainId: t.project.domain?.id ?? '' }
+      : null,
     roleNames: [...new Set((t.roles ?? []).map((r) => r.name).filter((n): n is string => !!n))].sort(),
     expiresAt: Date.parse(t.expires_at),
   };

@@ -212,16 +212,20 @@ export class RegistryTokenService {
       () => this.provider.userAssignments(user.userId),
       () => Date.now() + this.ttlMs,
     );
-    const byProject = new Map<string, { name: string; roles: string[] }>();
+    const byProject = new Map<string, { name: string; domainId: string; roles: string[] }>();
     for (const a of assignments) {
-      const entry = byProject.get(a.projectId) ?? { name: a.projectName, roles: [] };
+      const entry = byProject.get(a.projectId) ?? {
+        name: a.projectName,
+        domainId: a.projectDomainId,
+        roles: [],
+      };
       entry.roles.push(a.roleName);
       byProject.set(a.projectId, entry);
     }
     const roles = new Set<PlatformRole>();
-    for (const [projectId, { name, roles: roleNames }] of byProject) {
+    for (const [projectId, { name, domainId, roles: roleNames }] of byProject) {
       const mapped = mapKeystoneRoles(
-        { projectId, projectName: name, roleNames },
+        { projectId, projectName: name, projectDomainId: domainId, roleNames },
         this.authenticator.mapping,
       );
       for (const role of mapped) {

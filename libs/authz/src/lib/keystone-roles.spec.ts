@@ -4,9 +4,11 @@ const token = (
   projectName: string | null,
   roleNames: string[],
   projectId: string | null = projectName && `id-${projectName}`,
+  projectDomainId: string | null = 'default',
 ) => ({
   projectId,
   projectName,
+  projectDomainId,
   roleNames,
 });
 
@@ -69,6 +71,17 @@ describe('Keystone roles → platform roles (R-AU-2, R-AU-3)', () => {
     }).toThrow(TypeError);
     expect(() => DEFAULT_ROLE_MAPPING.platformAdminRoles.push('member')).toThrow(TypeError);
     expect(DEFAULT_ROLE_MAPPING.tenantRoles['member']).toBe('restricted-member');
+  });
+
+  it('matches the admin project by name only in its domain (names are unique per domain only)', () => {
+    expect(mapKeystoneRoles(token('admin', ['admin'], 'p-x', 'd-other'), DEFAULT_ROLE_MAPPING)).toEqual([
+      'tenant-admin',
+    ]);
+    expect(mapKeystoneRoles(token('admin', ['admin'], 'p-x', null), DEFAULT_ROLE_MAPPING)).not.toContain(
+      'platform-admin',
+    );
+    const inDomain = { ...DEFAULT_ROLE_MAPPING, adminProject: { name: 'admin', domainId: 'd-ops' } };
+    expect(mapKeystoneRoles(token('admin', ['admin'], 'p-x', 'd-ops'), inDomain)).toContain('platform-admin');
   });
 
   it('gives nothing to unknown roles and to an unscoped token', () => {

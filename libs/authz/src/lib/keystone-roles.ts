@@ -11,7 +11,7 @@ export interface RoleMappingConfig {
    * The designated admin project: a platform-admin role here makes the platform admin. Matched by `id`
    * when given, else by `name` (Keystone project names are unique only within a domain: prefer the id).
    */
-  adminProject: { id?: string; name?: string };
+  adminProject: { id?: string; name?: string; domainId?: string };
   /** Keystone roles that, on the admin project, make the platform admin. */
   platformAdminRoles: string[];
   /** Keystone role → tenant role, on any project (the admin project included). */
@@ -39,7 +39,12 @@ export const DEFAULT_ROLE_MAPPING: RoleMappingConfig = Object.freeze({
 
 const RoleMappingSchema = z.strictObject({
   adminProject: z
-    .strictObject({ id: z.string().min(1).optional(), name: z.string().min(1).optional() })
+    .strictObject({
+      id: z.string().min(1).optional(),
+      name: z.string().min(1).optional(),
+      /** With `name`: the domain the project must be in (default `default`). */
+      domainId: z.string().min(1).optional(),
+    })
     .refine((p) => p.id !== undefined || p.name !== undefined, 'needs an id or a name'),
   platformAdminRoles: z.array(z.string().min(1)).min(1),
   tenantRoles: z.record(z.string().min(1), z.string()),
@@ -86,7 +91,13 @@ export function parseRoleMapping(json: string | undefined): RoleMappingConfig {
  * unscoped token (no project) has no role.
  */
 export function mapKeystoneRoles(
-  token: { projectId: string | null; projectName: string | null; roleNames: readonly string[] },
+  token: {
+    projectId: string | null;
+    projectName: string | null;
+    /** The project's domain; a match by name needs it (names are unique only within a domain). */
+    projectDomainId?: string | null;
+    roleNames: readonly string[];
+  },
   config: RoleMappingConfig,
 ): PlatformRole[] {
   if (token.projectId === null) return [];
@@ -95,7 +106,8 @@ export function mapKeystoneRoles(
   const isAdminProject =
     adminProject.id !== undefined
       ? token.projectId === adminProject.id
-      : token.projectName === adminProject.name;
+      : token.projectName === adminProject.name &&
+        token.projectDomainId === (adminProject.domainId ?? 'default');
   for (const name of token.roleNames) {
     if (isAdminProject && config.platformAdminRoles.includes(name)) roles.add('platform-admin');
     const tenantRole = Object.hasOwn(config.tenantRoles, name) ? config.tenantRoles[name] : undefined;
