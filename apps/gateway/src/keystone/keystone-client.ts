@@ -213,23 +213,48 @@ export class KeystoneClient implements IdentityProvider {
   ): Promise<Response> {
     // A body means a password login (the only POST): Keystone hashes the password first.
     const timeoutMs = body ? (this.options.loginTimeoutMs ?? this.options.timeoutMs) : this.options.timeoutMs;
+    const deadline = AbortSignal.timeout(timeoutMs);
     try {
-      return await fetch(`${this.base}${path}`, {
-        method,
-        headers: {
-          accept: 'application/json',
-          ...(body ? { 'content-type': 'application/json' } : {}),
-          ...headers,
-        },
-        body: body ? JSON.stringify(body) : undefined,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+      return await this.fetchOnce(method, path, headers, body, deadline);
     } catch (error) {
-      const cause = (error as Error & { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
-      throw new IdentityUnavailable(
-        `Keystone at ${this.base} did not answer (${cause === 'TimeoutError' ? `no answer in ${timeoutMs} ms` : cause})`,
-      );
+      // A GET is idempotent: once more if the server closed a kept-alive connection under us (a
+      // reset, not a timeout), within the same deadline.
+      const code = (error as Error & { cause?: { code?: string } }).cause?.code;
+      if (method !== 'GET' || deadline.aborted || !(code === 'UND_ERR_SOCKET' || code === 'ECONNRESET')) {
+        throw this.unavailableFrom(error, timeoutMs);
+      }
     }
+    try {
+      return await this.fetchOnce(method, path, headers, body, deadline);
+    } catch (error) {
+      throw this.unavailableFrom(error, timeoutMs);
+    }
+  }
+
+  private unavailableFrom(error: unknown, timeoutMs: number): IdentityUnavailable {
+    const cause = (error as Error & { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+    return new IdentityUnavailable(
+      `Keystone at ${this.base} did not answer (${cause === 'TimeoutError' ? `no answer in ${timeoutMs} ms` : cause})`,
+    );
+  }
+
+  private fetchOnce(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: unknown,
+    signal: AbortSignal,
+  ): Promise<Response> {
+    return fetch(`${this.base}${path}`, {
+      method,
+      headers: {
+        accept: 'application/json',
+        ...(body ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      body: body ? JSON.stringify(body) : undefined,
+      signal,
+    });
   }
 
   private async unexpected(what: string, response: Response): Promise<IdentityUnavailable> {
