@@ -42,7 +42,7 @@ export const gatewayConfigSchema = z.object({
   RATE_LIMIT_PER_TENANT: z.coerce.number().min(0).max(1_000_000).default(500),
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
   /** Audit entries are committed to the outbox in groups, at most this long after the decision. */
-  AUDIT_FLUSH_MS: z.coerce.number().int().min(1).max(1_000).default(10),
+  AUDIT_FLUSH_MS: z.coerce.number().int().min(1).max(1_000).default(100),
   /** Registry token service (R-AU-5): PEM private key and the certificate the registries trust. */
   REGISTRY_TOKEN_PRIVATE_KEY: z.string().min(1).optional(),
   REGISTRY_TOKEN_CERTIFICATE: z.string().min(1).optional(),
