@@ -660,7 +660,7 @@ async function main(): Promise<void> {
     '  rate limiter     on at 1,000,000 requests/s per tenant (never refuses; its cost is on the path)',
   );
   console.log(
-    '  audit            every request → outbox (group commit every 10 ms) → relay → Kafka, during the run',
+    '  audit            every request → outbox (group commit every AUDIT_FLUSH_MS, default 100 ms) → relay → Kafka, during the run',
   );
   console.log(
     `  load             open loop, latency from each request's scheduled send time; ${slices} alternating slices × ` +
