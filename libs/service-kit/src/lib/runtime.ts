@@ -1,4 +1,11 @@
-import type { MessageBus, Outbox, OutboxRelay, BusMetrics, EventConsumer } from '@stratum/messaging';
+import {
+  type MessageBus,
+  type Outbox,
+  type OutboxRelay,
+  type BusMetrics,
+  type EventConsumer,
+  outboxLag,
+} from '@stratum/messaging';
 import type { IdentityVerifier } from '@stratum/authz/nest';
 import type { KubeClusters } from '@stratum/kube';
 import type { ServiceDatabase } from '@stratum/persistence';
@@ -30,12 +37,17 @@ export class ServiceRuntime {
     readonly identity?: IdentityVerifier,
     /** The gateway's identity signing key when the process shares it (all-in-one mode, tests). */
     readonly identitySigningKey?: KeyObject,
+    /**
+     * The service relays its outbox itself, from another process (`ServiceDefinition.delegatesOutboxRelay`,
+     * distributed mode): `relay` is undefined and the service must start its own.
+     */
+    readonly relayDelegated = false,
   ) {}
 
   /** Refreshes gauges that are computed on demand (outbox lag) before a scrape. */
   async refreshGauges(): Promise<void> {
-    if (!this.relay) return;
-    const lag = await this.relay.lag();
+    if (!this.database || (!this.relay && !this.relayDelegated)) return;
+    const lag = await outboxLag(this.database);
     this.busMetrics.outboxPending.set({ service: this.name }, lag.pending);
     this.busMetrics.outboxOldestPendingSeconds.set({ service: this.name }, lag.oldestPendingSeconds);
   }

@@ -30,6 +30,13 @@ export interface ServiceDefinition<TOwn extends z.ZodObject = z.ZodObject> {
    * proxied bodies to the services untouched and parses only its own routes' bodies.
    */
   bodyParser?: boolean;
+  /**
+   * The service runs its outbox relay itself, in a process of its own, whenever it can: when its
+   * database is PostgreSQL and its bus Kafka (the distributed mode), the kit starts no relay and sets
+   * `ServiceRuntime.relayDelegated`; otherwise (embedded database, in-process bus) the kit's relay runs
+   * as usual. The gateway uses it to keep the audit pipeline off its request thread.
+   */
+  delegatesOutboxRelay?: boolean;
   /** Adds HTTP middleware after the kit's own (tracing, metrics) and before the routes; providers are available through `app.get`. */
   configureApp?: (app: INestApplication) => void;
   /** The service's own environment variables (validated at boot along with the common ones). */

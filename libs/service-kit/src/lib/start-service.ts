@@ -186,15 +186,19 @@ export async function startService<TOwn extends z.ZodObject>(
   }
 
   const outbox = new Outbox(definition.name);
-  const relay = database
-    ? new OutboxRelay({
-        service: definition.name,
-        database,
-        producer: bus.producer(),
-        log: log.child({ component: 'outbox-relay' }),
-        metrics: busMetrics,
-      })
-    : undefined;
+  // Delegated only where another process can reach the same outbox and bus: PostgreSQL and Kafka.
+  const relayDelegated =
+    definition.delegatesOutboxRelay === true && database?.target.kind === 'postgres' && bus.kind === 'kafka';
+  const relay =
+    database && !relayDelegated
+      ? new OutboxRelay({
+          service: definition.name,
+          database,
+          producer: bus.producer(),
+          log: log.child({ component: 'outbox-relay' }),
+          metrics: busMetrics,
+        })
+      : undefined;
   const health = new HealthRegistry();
   if (kube) registerKubeHealth(health, kube);
   const runtime = new ServiceRuntime(
@@ -212,6 +216,7 @@ export async function startService<TOwn extends z.ZodObject>(
     kube,
     identity,
     shared.identitySigningKey,
+    relayDelegated,
   );
   if (database) {
     health.register('database', async () => {

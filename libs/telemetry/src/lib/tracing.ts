@@ -16,6 +16,16 @@ export interface TelemetryOptions {
 }
 
 let provider: NodeTracerProvider | undefined;
+let exporting = false;
+
+/**
+ * Whether spans go anywhere (an OTLP endpoint or an exporter was configured). Hot paths that would
+ * only create spans to drop them (the gateway's proxy) check this and pass the caller's trace context
+ * through instead.
+ */
+export function tracingExported(): boolean {
+  return exporting;
+}
 
 /**
  * Tracing first, before anything else starts (STYLE bootstrap order). W3C trace context is the
@@ -41,11 +51,13 @@ export function initTelemetry(options: TelemetryOptions): { shutdown(): Promise<
       spanProcessors,
     });
     provider.register({ propagator: new W3CTraceContextPropagator() });
+    exporting = spanProcessors.length > 0;
   }
   return {
     async shutdown() {
       const current = provider;
       provider = undefined;
+      exporting = false;
       await current?.shutdown();
       trace.disable();
       context.disable();

@@ -44,6 +44,17 @@ interface OutboxRow {
   payload: string;
 }
 
+/** How many events wait in a service's outbox and for how long the oldest has (for /metrics and operators). */
+export async function outboxLag(
+  database: ServiceDatabase,
+): Promise<{ pending: number; oldestPendingSeconds: number }> {
+  const [row] = await database.dataSource.query(
+    `SELECT count(*)::int AS pending, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest
+       FROM outbox`,
+  );
+  return { pending: Number(row.pending), oldestPendingSeconds: Number(row.oldest) };
+}
+
 /**
  * Publishes outbox rows in commit order. Several relays (replicas of a service) may run at once: each
  * round takes a transaction-scoped advisory lock, so one relay publishes at a time and per-key order
@@ -160,12 +171,8 @@ export class OutboxRelay {
   }
 
   /** Relay lag for /metrics and for operators. */
-  async lag(): Promise<{ pending: number; oldestPendingSeconds: number }> {
-    const [row] = await this.options.database.dataSource.query(
-      `SELECT count(*)::int AS pending, COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest
-         FROM outbox`,
-    );
-    return { pending: Number(row.pending), oldestPendingSeconds: Number(row.oldest) };
+  lag(): Promise<{ pending: number; oldestPendingSeconds: number }> {
+    return outboxLag(this.options.database);
   }
 
   private async run(): Promise<void> {
