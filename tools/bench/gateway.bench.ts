@@ -49,7 +49,7 @@ import { percentile, waitFor } from '@stratum/util';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -226,6 +226,22 @@ function cpuMs(pid: number | undefined): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/** The processes a process started (Linux: /proc/<pid>/task/<tid>/children), e.g. the gateway's audit process. */
+function childPids(pid: number | undefined): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/** CPU of a process and the processes it started (the gateway and its audit process), in ms. */
+function treeCpuMs(pid: number | undefined): number {
+  return childPids(pid).reduce((sum, child) => sum + treeCpuMs(child), cpuMs(pid));
 }
 
 /** CPU time the whole machine spent busy (all cores, anything not idle or waiting for I/O), in ms. */
@@ -518,7 +534,7 @@ async function main(): Promise<void> {
     throw new Error(`first request through the gateway failed: ${[...first.errors.keys()]}`);
 
   const runStartedCpu = {
-    gateway: cpuMs(gateway.child.pid),
+    gateway: treeCpuMs(gateway.child.pid),
     upstream: cpuMs(upstream.child.pid),
     kafka: cpuMs(kafka.pid),
     machine: machineBusyMs(),
@@ -559,9 +575,9 @@ async function main(): Promise<void> {
       for (const name of order) {
         // Scraping resets the gateway's event-loop delay histogram: the next scrape covers this slice.
         const internalsBefore = name === 'gateway' ? await scrapeGateway(gatewayUrl) : undefined;
-        const before = { gateway: cpuMs(gateway.child.pid), service: cpuMs(upstream.child.pid) };
+        const before = { gateway: treeCpuMs(gateway.child.pid), service: cpuMs(upstream.child.pid) };
         merge(result[name], await openLoop(targets[name], rate, sliceSeconds));
-        result.cpu[name].gateway += cpuMs(gateway.child.pid) - before.gateway;
+        result.cpu[name].gateway += treeCpuMs(gateway.child.pid) - before.gateway;
         result.cpu[name].service += cpuMs(upstream.child.pid) - before.service;
         if (internalsBefore) {
           const during = internalsBetween(internalsBefore, await scrapeGateway(gatewayUrl));
@@ -576,7 +592,7 @@ async function main(): Promise<void> {
   process.stderr.write(
     `  saturation: gateway, then direct (${concurrency} callers × ${saturationSeconds} s)\n`,
   );
-  const snapshot = () => ({ gateway: cpuMs(gateway.child.pid), service: cpuMs(upstream.child.pid) });
+  const snapshot = () => ({ gateway: treeCpuMs(gateway.child.pid), service: cpuMs(upstream.child.pid) });
   const since = (before: { gateway: number; service: number }) => {
     const now = snapshot();
     return { gateway: now.gateway - before.gateway, service: now.service - before.service };
@@ -590,7 +606,7 @@ async function main(): Promise<void> {
   const runSeconds = (performance.now() - runStarted) / 1000;
   const benchCpu = process.cpuUsage(benchCpuStart);
   const processCpu = {
-    gateway: cpuMs(gateway.child.pid) - runStartedCpu.gateway,
+    gateway: treeCpuMs(gateway.child.pid) - runStartedCpu.gateway,
     upstream: cpuMs(upstream.child.pid) - runStartedCpu.upstream,
     kafka: cpuMs(kafka.pid) - runStartedCpu.kafka,
     machine: machineBusyMs() - runStartedCpu.machine,
@@ -603,6 +619,7 @@ async function main(): Promise<void> {
     gateway: rssMb(gateway.child.pid),
     upstream: rssMb(upstream.child.pid),
     gatewayEnd: rssMb(gateway.child.pid, 'VmRSS'),
+    audit: childPids(gateway.child.pid).reduce((sum, pid) => sum + rssMb(pid, 'VmRSS'), 0),
   };
 
   // What the service saw: every identity must have verified.
@@ -667,7 +684,7 @@ async function main(): Promise<void> {
     '  rate limiter     on at 1,000,000 requests/s per tenant (never refuses; its cost is on the path)',
   );
   console.log(
-    `  audit            every request → outbox (group commit every ${process.env.AUDIT_FLUSH_MS ? `${process.env.AUDIT_FLUSH_MS} ms, AUDIT_FLUSH_MS` : "AUDIT_FLUSH_MS, the gateway's default"}) → relay → Kafka, during the run`,
+    `  audit            every request → the gateway's audit process → outbox (group commit every ${process.env.AUDIT_FLUSH_MS ? `${process.env.AUDIT_FLUSH_MS} ms, AUDIT_FLUSH_MS` : "AUDIT_FLUSH_MS, the gateway's default"}) → relay → Kafka, during the run`,
   );
   console.log(
     `  load             open loop, latency from each request's scheduled send time; ${slices} alternating slices × ` +
@@ -715,7 +732,9 @@ async function main(): Promise<void> {
     "  (own time: the gateway's stratum_gateway_request_duration_seconds, from its handler's start to the answer's end)",
   );
 
-  console.log('\n  CPU per request (user + system, all threads, from /proc) and share of one core');
+  console.log(
+    '\n  CPU per request (user + system, all threads, from /proc; the gateway with its audit process) and share of one core',
+  );
   console.log(
     '  rate       gateway                 service, via gateway    service, direct         gateway while idle',
   );
@@ -746,7 +765,7 @@ async function main(): Promise<void> {
 
   console.log(`\n  processes over the run (${f(runSeconds, 0)} s)`);
   console.log(
-    `  gateway          CPU ${f(processCpu.gateway / 1000, 1)} s (${f(processCpu.gateway / 10 / runSeconds, 0)}% of a core), RSS ${f(gatewayRssAtStart, 0)} MB before the load, ${f(rss.gateway, 0)} MB at most, ${f(rss.gatewayEnd, 0)} MB after`,
+    `  gateway          CPU ${f(processCpu.gateway / 1000, 1)} s (${f(processCpu.gateway / 10 / runSeconds, 0)}% of a core), RSS ${f(gatewayRssAtStart, 0)} MB before the load, ${f(rss.gateway, 0)} MB at most, ${f(rss.gatewayEnd, 0)} MB after; its audit process ${f(rss.audit, 0)} MB after (CPU included)`,
   );
   console.log(
     `  service          CPU ${f(processCpu.upstream / 1000, 1)} s (${f(processCpu.upstream / 10 / runSeconds, 0)}% of a core), max RSS ${f(rss.upstream, 0)} MB`,

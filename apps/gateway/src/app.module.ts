@@ -1,12 +1,13 @@
 import { Inject, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { ServiceName } from '@stratum/contracts';
 import { ServiceRuntime } from '@stratum/service-kit';
-import { AuditWriter } from './audit/audit-writer';
+import { AuditProcess } from './audit/audit-process';
+import { AuditSink } from './audit/audit-writer';
 import { AuthController, DevKeystoneController } from './auth/auth.controller';
 import { IdentityProviderToken, UpstreamsToken } from './gateway.tokens';
 import {
   createApiGateway,
-  createAuditWriter,
+  createAuditSink,
   createAuthenticator,
   createIdentityProvider,
   createRateLimiter,
@@ -29,7 +30,7 @@ class GatewayLifecycle implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     private readonly runtime: ServiceRuntime,
-    private readonly audit: AuditWriter,
+    private readonly audit: AuditSink,
     private readonly limiter: RateLimiter,
     private readonly authenticator: Authenticator,
     @Inject(IdentityProviderToken) private readonly provider: IdentityProvider,
@@ -40,10 +41,16 @@ class GatewayLifecycle implements OnModuleInit, OnApplicationShutdown {
     this.prune = setInterval(() => this.limiter.prune(), 30_000);
     this.prune.unref();
     const { health } = this.runtime;
-    health.register('audit', async () => ({
-      ok: this.audit.accepting,
-      detail: `${this.audit.pending} entries waiting for the outbox`,
-    }));
+    const audit = this.audit;
+    if (audit instanceof AuditProcess) {
+      health.register('audit', async () => audit.health());
+      health.register('outbox-relay', async () => audit.relayHealth());
+    } else {
+      health.register('audit', async () => ({
+        ok: audit.accepting,
+        detail: `${audit.pending} entries waiting for the outbox`,
+      }));
+    }
     // Informational: the gateway stays ready without Keystone (cached tokens keep working, R-AU-2).
     health.register('identity', async () => ({
       ok: true,
@@ -76,7 +83,7 @@ class GatewayLifecycle implements OnModuleInit, OnApplicationShutdown {
       inject: [ServiceRuntime, IdentityProviderToken],
       useFactory: createAuthenticator,
     },
-    { provide: AuditWriter, inject: [ServiceRuntime], useFactory: createAuditWriter },
+    { provide: AuditSink, inject: [ServiceRuntime], useFactory: createAuditSink },
     { provide: RateLimiter, inject: [ServiceRuntime], useFactory: createRateLimiter },
     { provide: UpstreamsToken, inject: [ServiceRuntime], useFactory: createUpstreams },
     MembersService,
@@ -84,13 +91,13 @@ class GatewayLifecycle implements OnModuleInit, OnApplicationShutdown {
     RegistryTokenService,
     {
       provide: ApiGateway,
-      inject: [ServiceRuntime, Authenticator, UpstreamsToken, RateLimiter, AuditWriter, MembersService],
+      inject: [ServiceRuntime, Authenticator, UpstreamsToken, RateLimiter, AuditSink, MembersService],
       useFactory: (
         runtime: ServiceRuntime,
         authenticator: Authenticator,
         upstreams: Map<ServiceName, Upstream>,
         limiter: RateLimiter,
-        audit: AuditWriter,
+        audit: AuditSink,
         members: MembersService,
       ) =>
         createApiGateway(runtime, {

@@ -3,7 +3,9 @@ import type { ServiceName } from '@stratum/contracts';
 import { ConfigError, ServiceRuntime } from '@stratum/service-kit';
 import type { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { AuditWriter } from './audit/audit-writer';
+import { KafkaBus } from '@stratum/messaging';
+import { AuditProcess } from './audit/audit-process';
+import { type AuditSink, AuditWriter } from './audit/audit-writer';
 import type { GatewayConfig } from './config/gateway.config';
 import { DevIdentityProvider } from './dev-identity/dev-identity-provider';
 import { Authenticator } from './keystone/authenticator';
@@ -114,14 +116,40 @@ export function createUpstreams(runtime: ServiceRuntime): Map<ServiceName, Upstr
   return upstreams;
 }
 
-export function createAuditWriter(runtime: ServiceRuntime): AuditWriter {
-  if (!runtime.database) throw new Error('the gateway needs its database for the audit outbox');
-  return new AuditWriter(
-    runtime.database,
-    runtime.outbox,
-    runtime.log.child({ component: 'audit' }),
-    gatewayConfig(runtime).AUDIT_FLUSH_MS,
-  );
+/**
+ * Where audit entries go: a child process that commits and publishes them when the service kit
+ * delegated the outbox relay (PostgreSQL and Kafka: the distributed mode), else the in-process writer
+ * (the all-in-one mode's embedded database and in-process bus cannot be shared with another process).
+ */
+export async function createAuditSink(runtime: ServiceRuntime): Promise<AuditSink> {
+  const { database, config } = runtime;
+  if (!database) throw new Error('the gateway needs its database for the audit outbox');
+  const flushMs = gatewayConfig(runtime).AUDIT_FLUSH_MS;
+  const log = runtime.log.child({ component: 'audit' });
+  if (!runtime.relayDelegated || database.target.kind !== 'postgres') {
+    return new AuditWriter(database, runtime.outbox, log, flushMs);
+  }
+  const brokers =
+    runtime.bus instanceof KafkaBus
+      ? [...runtime.bus.options.brokers]
+      : config.bus.kind === 'kafka'
+        ? config.bus.brokers
+        : [];
+  return AuditProcess.start({
+    settings: {
+      database: {
+        url: database.target.url,
+        poolSize: 2,
+        statementTimeoutMs: database.target.statementTimeoutMs,
+      },
+      kafka: { brokers, clientId: 'gateway-audit' },
+      logLevel: config.logLevel,
+    },
+    flushMs,
+    log,
+    metrics: runtime.busMetrics,
+    stopTimeoutMs: Math.max(5_000, config.shutdownTimeoutMs / 2),
+  });
 }
 
 export function createRateLimiter(runtime: ServiceRuntime): RateLimiter {
@@ -135,7 +163,7 @@ export function createApiGateway(
     authenticator: Authenticator;
     upstreams: Map<ServiceName, Upstream>;
     limiter: RateLimiter;
-    audit: AuditWriter;
+    audit: AuditSink;
     ownRoutes?: ConstructorParameters<typeof ApiGateway>[0]['ownRoutes'];
   },
 ): ApiGateway {

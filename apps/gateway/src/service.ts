@@ -1,5 +1,6 @@
 import { defineService } from '@stratum/service-kit';
 import { json } from 'express';
+import type { RequestListener, Server } from 'node:http';
 import { AppModule } from './app.module';
 import { gatewayConfigSchema } from './config/gateway.config';
 import { gatewayMigrations } from './persistence/migrations';
@@ -17,10 +18,16 @@ export const service = defineService({
   // Proxied bodies are streamed to the services untouched; only the gateway's own routes parse JSON,
   // and the proxy answers before the parser for everything it forwards.
   bodyParser: false,
+  // Distributed mode: the outbox relay runs in the audit process, off the request thread (AuditProcess).
+  delegatesOutboxRelay: true,
   configureApp: (app) => {
     // Say nothing about the stack to the outside.
     (app.getHttpAdapter().getInstance() as { disable(name: string): void }).disable('x-powered-by');
-    app.use(app.get(ApiGateway).middleware);
+    // The proxy answers ahead of Express (ApiGateway.frontDoor); the rest is Nest's, with JSON bodies.
+    const server = app.getHttpServer() as Server;
+    const [express] = server.listeners('request') as RequestListener[];
+    server.removeAllListeners('request');
+    server.on('request', app.get(ApiGateway).frontDoor(express));
     app.use(json({ limit: '64kb' }));
   },
 });

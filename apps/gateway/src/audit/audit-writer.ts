@@ -5,6 +5,27 @@ import type { Log } from '@stratum/telemetry';
 
 export type AuditEntry = EventRecorded.Value;
 
+/**
+ * Where the gateway's decisions go (R-AU-6, R-MO-4). Two implementations: {@link AuditWriter} commits
+ * them in this process (the all-in-one mode: embedded database, in-process bus), `AuditProcess` hands
+ * them to a child process that commits and publishes them (the distributed mode, so the request thread
+ * never carries the audit pipeline's work or its garbage). An abstract class so that it is a Nest token.
+ */
+export abstract class AuditSink {
+  /** Takes one entry; never blocks, never throws. */
+  abstract record(entry: AuditEntry): void;
+  /** False while too many entries wait (the database or the audit process failing): the gateway answers 503. */
+  abstract get accepting(): boolean;
+  /** Entries taken but not yet committed to the outbox. */
+  abstract get pending(): number;
+  /** Entries committed to the outbox so far. */
+  abstract get written(): number;
+  /** Resolves when every entry taken so far is committed (or the attempt failed; they stay pending). */
+  abstract flush(): Promise<void>;
+  /** On shutdown: commits what is left. */
+  abstract close(): Promise<void>;
+}
+
 /** The most entries one transaction carries. */
 const MAX_BATCH = 500;
 /** Entries per INSERT statement within it. */
@@ -23,12 +44,12 @@ const SLICE = 25;
  * the database is down the buffer grows up to `maxBuffered`, then the gateway turns requests away
  * (503) rather than serve them unaudited — see {@link accepting}.
  */
-export class AuditWriter {
+export class AuditWriter extends AuditSink {
   private buffer: AuditEntry[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private failing = false;
-  written = 0;
+  private committed = 0;
 
   constructor(
     private readonly database: ServiceDatabase,
@@ -36,7 +57,15 @@ export class AuditWriter {
     private readonly log: Log,
     private readonly flushMs: number,
     private readonly maxBuffered = 50_000,
-  ) {}
+    /** Told after each commit how many entries (the oldest pending, in order) it carried. */
+    private readonly onCommitted?: (count: number) => void,
+  ) {
+    super();
+  }
+
+  get written(): number {
+    return this.committed;
+  }
 
   /** False while the buffer is full (the database has been failing): the gateway answers 503. */
   get accepting(): boolean {
@@ -92,7 +121,8 @@ export class AuditWriter {
       if (this.failing) this.log.info('audit entries committed again', { pending: this.buffer.length });
       this.failing = false;
       this.buffer = this.buffer.slice(batch.length);
-      this.written += batch.length;
+      this.committed += batch.length;
+      this.onCommitted?.(batch.length);
     }
   }
 

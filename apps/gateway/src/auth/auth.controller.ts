@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, Headers, HttpCode, Post, Res } from '@ne
 import { DomainException, ErrorCode, parseOrThrow } from '@stratum/service-kit';
 import type { Response } from 'express';
 import { z } from 'zod';
-import { AuditWriter } from '../audit/audit-writer';
+import { AuditSink } from '../audit/audit-writer';
 import { DevIdentityProvider } from '../dev-identity/dev-identity-provider';
 import { Authenticator } from '../keystone/authenticator';
 import { IdentityProviderToken } from '../gateway.tokens';
@@ -34,7 +34,7 @@ export class AuthController {
   constructor(
     @Inject(IdentityProviderToken) private readonly provider: IdentityProvider,
     private readonly authenticator: Authenticator,
-    private readonly audit: AuditWriter,
+    private readonly audit: AuditSink,
   ) {}
 
   @Post('tokens')

@@ -1,8 +1,12 @@
 import { Histogram, type Registry } from 'prom-client';
 
+type Observer = { observe(value: number): void };
+
 /** The gateway's own metric: time spent per request by target service and status, proxying included. */
 export class GatewayMetrics {
   private readonly duration: Histogram<'service' | 'status'>;
+  /** One labelled child per service and status, looked up without building label objects per request. */
+  private readonly children = new Map<string, Observer>();
 
   constructor(registry: Registry) {
     this.duration = new Histogram({
@@ -15,6 +19,12 @@ export class GatewayMetrics {
   }
 
   observe(service: string, status: number, latencyMs: number): void {
-    this.duration.observe({ service, status: String(status) }, latencyMs / 1000);
+    const key = `${service} ${status}`;
+    let child = this.children.get(key);
+    if (!child) {
+      child = this.duration.labels({ service, status: String(status) });
+      this.children.set(key, child);
+    }
+    child.observe(latencyMs / 1000);
   }
 }

@@ -9,7 +9,7 @@ import {
 } from '@stratum/authz';
 import { ServiceRuntime } from '@stratum/service-kit';
 import { createHash } from 'node:crypto';
-import { AuditWriter } from '../audit/audit-writer';
+import { AuditSink } from '../audit/audit-writer';
 import { gatewayConfig } from '../gateway.providers';
 import { IdentityProviderToken } from '../gateway.tokens';
 import { Authenticator } from '../keystone/authenticator';
@@ -60,7 +60,7 @@ export class RegistryTokenService {
   constructor(
     private readonly runtime: ServiceRuntime,
     private readonly authenticator: Authenticator,
-    private readonly audit: AuditWriter,
+    private readonly audit: AuditSink,
     @Inject(IdentityProviderToken) private readonly provider: IdentityProvider,
   ) {
     const config = gatewayConfig(runtime);
