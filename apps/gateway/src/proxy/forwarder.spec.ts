@@ -1,0 +1,141 @@
+import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type ForwardFailure, Upstream } from './forwarder';
+
+/** A service that answers with the headers it received. */
+function echoService(): Promise<{ server: Server; url: string; seen: IncomingHttpHeaders[] }> {
+  const seen: IncomingHttpHeaders[] = [];
+  const server = createServer((req, res) => {
+    seen.push(req.headers);
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      res.writeHead(201, { 'content-type': 'application/json', 'x-answer': 'yes', connection: 'keep-alive' });
+      res.end(JSON.stringify({ body }));
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen }),
+    ),
+  );
+}
+
+/** A front server that forwards every request through `upstream`, as the gateway does. */
+function front(upstream: Upstream, failures: ForwardFailure[]): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    upstream
+      .forward(req, res, req.url ?? '/', { 'x-stratum-identity': 'signed-by-the-gateway' })
+      .catch((failure: ForwardFailure) => {
+        failures.push(failure);
+        res.writeHead(503).end(failure.kind);
+      });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as AddressInfo).port })),
+  );
+}
+
+function call(
+  port: number,
+  method: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path: '/api/v1/things?x=1', headers }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('Upstream.forward (the proxy hop)', () => {
+  const closers: (() => void)[] = [];
+  afterAll(() => closers.forEach((close) => close()));
+
+  async function setup() {
+    const service = await echoService();
+    const upstream = new Upstream('resource-manager', service.url, 5_000);
+    const failures: ForwardFailure[] = [];
+    const gateway = await front(upstream, failures);
+    closers.push(
+      () => service.server.close(),
+      () => gateway.server.close(),
+      () => upstream.close(),
+    );
+    return { service, gateway, failures };
+  }
+
+  it('drops credentials and client identity headers, adds the gateway identity, streams the body both ways', async () => {
+    const { service, gateway } = await setup();
+    const answer = await call(
+      gateway.port,
+      'POST',
+      {
+        'content-type': 'application/json',
+        'x-auth-token': 'keystone-token',
+        authorization: 'Bearer x',
+        cookie: 'a=b',
+        'x-stratum-identity': 'forged',
+        'x-stratum-other': 'x',
+        'x-forwarded-for': '10.6.6.6',
+        baggage: 'k=v',
+      },
+      '{"name":"v1"}',
+    );
+    expect(answer).toMatchObject({ status: 201, body: '{"body":"{\\"name\\":\\"v1\\"}"}' });
+    expect(answer.headers['x-answer']).toBe('yes');
+    const received = service.seen.at(-1)!;
+    expect(received['x-stratum-identity']).toBe('signed-by-the-gateway');
+    for (const dropped of [
+      'x-auth-token',
+      'authorization',
+      'cookie',
+      'x-stratum-other',
+      'x-forwarded-for',
+      'baggage',
+    ])
+      expect(received[dropped]).toBeUndefined();
+    expect(received['content-type']).toBe('application/json');
+  });
+
+  it('passes a well-formed W3C trace context on unchanged when no spans are exported, and drops a malformed one', async () => {
+    const { service, gateway } = await setup();
+    const parent = '00-af7651916cd43dd8448eb211c80319c1-b7ad6b7169203331-01';
+    await call(gateway.port, 'GET', { traceparent: parent, tracestate: 'vendor=1' });
+    expect(service.seen.at(-1)).toMatchObject({ traceparent: parent, tracestate: 'vendor=1' });
+    for (const bad of [
+      '00-00000000000000000000000000000000-b7ad6b7169203331-01',
+      '00-af7651916cd43dd8448eb211c80319c1-0000000000000000-01',
+      'ff-af7651916cd43dd8448eb211c80319c1-b7ad6b7169203331-01',
+      '00-AF7651916CD43DD8448EB211C80319C1-b7ad6b7169203331-01',
+      'garbage',
+    ]) {
+      await call(gateway.port, 'GET', { traceparent: bad, tracestate: 'vendor=1' });
+      expect(service.seen.at(-1)!.traceparent).toBeUndefined();
+      expect(service.seen.at(-1)!.tracestate).toBeUndefined();
+    }
+  });
+
+  it('rejects with "unavailable" naming the service when it is not reachable, before writing anything', async () => {
+    const service = await echoService();
+    const url = service.url;
+    await new Promise((resolve) => service.server.close(resolve));
+    const upstream = new Upstream('orchestrator', url, 5_000);
+    const failures: ForwardFailure[] = [];
+    const gateway = await front(upstream, failures);
+    closers.push(
+      () => gateway.server.close(),
+      () => upstream.close(),
+    );
+    const answer = await call(gateway.port, 'GET', {});
+    expect(answer).toMatchObject({ status: 503, body: 'unavailable' });
+    expect(failures[0].message).toMatch(
+      /^the orchestrator is not reachable at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)$/,
+    );
+  });
+});
