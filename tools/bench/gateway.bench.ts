@@ -30,7 +30,9 @@
  * real Keystone from @stratum/testing's KeystoneBench), BENCH_GATEWAY_NODE_OPTIONS (Node options for the
  * gateway process only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/gw-prof` to profile it, or
  * `--heapsnapshot-signal=SIGUSR2`), BENCH_GATEWAY_LOG (a file to write the gateway's whole output to),
- * BENCH_DEBUG (print the gateway's URL, database and pid at start). The gateway's own variables (e.g.
+ * BENCH_DEBUG (print the gateway's URL, database and pid at start), BENCH_BARE_PROXY=1 (also measure
+ * tools/bench/bare-proxy.ts in the same slices: the least one Node proxy hop costs on this machine, to
+ * read the gateway's overhead against). The gateway's own variables (e.g.
  * AUDIT_FLUSH_MS) are passed on from the environment, except those the bench sets.
  * Needs the local PostgreSQL (see libs/testing/src/lib/postgres.ts).
  */
@@ -61,11 +63,13 @@ const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const saturationSeconds = Number(process.env.BENCH_SATURATION_SECONDS ?? 10);
 const keystoneMode = process.env.BENCH_KEYSTONE === 'real' ? 'real' : 'dev';
+/** Also measure tools/bench/bare-proxy.ts, the least a Node proxy hop costs here, as a reference. */
+const withBareProxy = process.env.BENCH_BARE_PROXY === '1';
 const TARGET_RATE = 500;
 const TARGET_P99_OVERHEAD_MS = 2;
 const REQUEST_TIMEOUT_MS = 10_000;
 
-type TargetName = 'direct' | 'gateway';
+type TargetName = 'direct' | 'gateway' | 'proxy';
 
 interface Target {
   name: TargetName;
@@ -113,7 +117,7 @@ let gatewayApiRequests = 0;
 let gatewayUnanswered = 0;
 /** TCP connections the bench opened, per target (keep-alive: few, unless answers stall). */
 const seenSockets = new WeakSet<object>();
-const connectionsOpened: Record<TargetName, number> = { direct: 0, gateway: 0 };
+const connectionsOpened: Record<TargetName, number> = { direct: 0, gateway: 0, proxy: 0 };
 
 /** One GET; calls back with the status (0: no answer) and the time the whole answer was read. */
 function send(target: Target, done: (status: number, endedAt: number, error?: string) => void): void {
@@ -464,6 +468,22 @@ async function main(): Promise<void> {
     identityDescription = 'a real Keystone (KeystoneBench, Fernet tokens)';
   }
 
+  let bareProxy: RunningProcess | undefined;
+  let bareProxyPort = 0;
+  if (withBareProxy) {
+    const proxy = runTs('tools/bench/bare-proxy.ts', { UPSTREAM_PORT: String(upstreamPort), HTTP_PORT: '0' });
+    bareProxy = proxy;
+    cleanups.push({ what: 'bare proxy process', run: () => proxy.stop('SIGTERM') });
+    await waitFor(
+      () => {
+        if (proxy.child.exitCode !== null) throw new Error(`bare proxy exited: ${proxy.output()}`);
+        bareProxyPort = Number(/READY (\d+)/.exec(proxy.output())?.[1] ?? 0);
+        return bareProxyPort > 0;
+      },
+      { timeoutMs: 30_000, intervalMs: 50, description: 'bare proxy ready' },
+    );
+  }
+
   const gatewayPort = await freePortBase(1);
   const gatewayNodeOptions = process.env.BENCH_GATEWAY_NODE_OPTIONS ?? '';
   const gateway = runTs('apps/gateway/src/main.ts', {
@@ -532,7 +552,15 @@ async function main(): Promise<void> {
       path,
       headers: () => ({ 'x-auth-token': session.token }),
     },
+    // The reference hop passes the direct call's signed identity on untouched.
+    proxy: {
+      name: 'proxy',
+      port: bareProxyPort,
+      path,
+      headers: () => ({ [IDENTITY_HEADER]: directIdentity, 'x-request-id': 'bench-proxy' }),
+    },
   };
+  const measured: TargetName[] = withBareProxy ? ['direct', 'proxy', 'gateway'] : ['direct', 'gateway'];
 
   // The first request validates the token (the only identity-provider call); everything after is cached.
   const first = await openLoop(targets.gateway, 10, 0.1);
@@ -543,6 +571,7 @@ async function main(): Promise<void> {
     gateway: treeCpuMs(gateway.child.pid),
     upstream: cpuMs(upstream.child.pid),
     kafka: cpuMs(kafka.pid),
+    proxy: bareProxy ? cpuMs(bareProxy.child.pid) : 0,
     machine: machineBusyMs(),
   };
   const loadBefore = loadavg()[0];
@@ -555,6 +584,8 @@ async function main(): Promise<void> {
     rate: number;
     direct: Sample;
     gateway: Sample;
+    /** The bare proxy (BENCH_BARE_PROXY=1; empty otherwise). */
+    proxy: Sample;
     /**
      * CPU ms of the gateway and the service processes during each target's slices (during the direct
      * slices no request reaches the gateway: what it uses then is its background work).
@@ -567,17 +598,23 @@ async function main(): Promise<void> {
   const sliceSeconds = measuredSeconds / slices;
   for (const rate of rates) {
     process.stderr.write(`  ${rate}/s: warm-up`);
-    await openLoop(targets.direct, rate, warmupSeconds);
-    await openLoop(targets.gateway, rate, warmupSeconds);
+    for (const name of measured) await openLoop(targets[name], rate, warmupSeconds);
     const result: RateResult = {
       rate,
       direct: emptySample(),
       gateway: emptySample(),
-      cpu: { direct: { gateway: 0, service: 0 }, gateway: { gateway: 0, service: 0 } },
+      proxy: emptySample(),
+      cpu: {
+        direct: { gateway: 0, service: 0 },
+        gateway: { gateway: 0, service: 0 },
+        proxy: { gateway: 0, service: 0 },
+      },
     };
     for (let slice = 0; slice < slices; slice++) {
       process.stderr.write(` · slice ${slice + 1}/${slices}`);
-      const order: TargetName[] = slice % 2 === 0 ? ['direct', 'gateway'] : ['gateway', 'direct'];
+      // Each target first, middle and last in turn, so machine noise hits them alike.
+      const order = measured.map((_, i) => measured[(i + slice) % measured.length]);
+      if (slice % 2 === 1) order.reverse();
       for (const name of order) {
         // Scraping resets the gateway's event-loop delay histogram: the next scrape covers this slice.
         const internalsBefore = name === 'gateway' ? await scrapeGateway(gatewayUrl) : undefined;
@@ -615,6 +652,7 @@ async function main(): Promise<void> {
     gateway: treeCpuMs(gateway.child.pid) - runStartedCpu.gateway,
     upstream: cpuMs(upstream.child.pid) - runStartedCpu.upstream,
     kafka: cpuMs(kafka.pid) - runStartedCpu.kafka,
+    proxy: bareProxy ? cpuMs(bareProxy.child.pid) - runStartedCpu.proxy : 0,
     machine: machineBusyMs() - runStartedCpu.machine,
   };
   const loadAfter = loadavg()[0];
@@ -700,7 +738,7 @@ async function main(): Promise<void> {
     '  rate       target      requests  achieved/s    p50 ms    p90 ms    p99 ms    max ms   send lag p99   errors',
   );
   for (const r of results) {
-    for (const name of ['direct', 'gateway'] as const) {
+    for (const name of measured) {
       const s = r[name];
       console.log(
         `  ${pad(`${r.rate}/s`, 7)}    ${name.padEnd(8)} ${pad(String(s.sent), 11)} ${pad(f(s.sent / s.spanSeconds, 1), 11)}` +
@@ -709,11 +747,15 @@ async function main(): Promise<void> {
           ` ${pad(f(percentile(s.sendLag, 99)), 11)} ms   ${errorsOf(s)}`,
       );
     }
-    const over = (p: number) => percentile(r.gateway.latencies, p) - percentile(r.direct.latencies, p);
-    console.log(
-      `  ${pad('', 7)}    overhead ${pad('', 23)} ${pad(`+${f(over(50))}`, 9)} ${pad(`+${f(over(90))}`, 9)}` +
-        ` ${pad(`+${f(over(99))}`, 9)}`,
-    );
+    const overheadRow = (label: string, of: Sample) => {
+      const over = (p: number) => percentile(of.latencies, p) - percentile(r.direct.latencies, p);
+      console.log(
+        `  ${pad('', 7)}    ${label.padEnd(32)} ${pad(`+${f(over(50))}`, 9)} ${pad(`+${f(over(90))}`, 9)}` +
+          ` ${pad(`+${f(over(99))}`, 9)}`,
+      );
+    };
+    if (withBareProxy) overheadRow('bare proxy overhead', r.proxy);
+    overheadRow(withBareProxy ? 'gateway overhead' : 'overhead', r.gateway);
   }
 
   console.log('\n  inside the gateway during its slices (from its /metrics)');
@@ -776,6 +818,12 @@ async function main(): Promise<void> {
   console.log(
     `  service          CPU ${f(processCpu.upstream / 1000, 1)} s (${f(processCpu.upstream / 10 / runSeconds, 0)}% of a core), max RSS ${f(rss.upstream, 0)} MB`,
   );
+  if (bareProxy) {
+    const proxied = results.reduce((n, r) => n + r.proxy.sent, 0);
+    console.log(
+      `  bare proxy       CPU ${f(processCpu.proxy / 1000, 1)} s, ${f((processCpu.proxy * 1000) / Math.max(1, proxied), 0)} µs per request (tools/bench/bare-proxy.ts, the reference hop)`,
+    );
+  }
   const benchCpuMs = (benchCpu.user + benchCpu.system) / 1000;
   console.log(
     `  bench client     CPU ${f(benchCpuMs / 1000, 1)} s (${f(benchCpuMs / 10 / runSeconds, 0)}% of a core)`,
