@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * A bounded cache of validation results with a time to live, least recently used entries evicted
@@ -18,7 +18,9 @@ export class TokenCache<T> {
   ) {}
 
   static keyOf(token: string): string {
-    return createHash('sha256').update(token).digest('base64url');
+    // One-shot: no Hash object per request. Each one carried a weak handle, and thousands of those
+    // dying per young-generation collection made its pauses 1–3 ms longer (bench:gateway, --trace-gc-nvp).
+    return hash('sha256', token, 'base64url');
   }
 
   get size(): number {
