@@ -2,6 +2,7 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { installExitHook, killOnExit } from './bench-process';
 
 /** A topic to create on the mock cluster. */
 export interface MockTopic {
@@ -56,24 +57,6 @@ export const KafkaErrorCode = {
 const COMMAND_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 3_000;
 const STDERR_TAIL_CHARS = 16_384;
-
-/** Children still running; killed if the process exits without stop(). */
-const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of liveChildren) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
 
 function findRepoRoot(): string {
   let dir = __dirname;
@@ -184,8 +167,8 @@ export class KafkaMockCluster {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, KAFKA_MOCK_PARENT_PID: String(process.pid) },
     });
-    liveChildren.add(child);
-    child.once('exit', () => liveChildren.delete(child));
+    // Not under setpriv: the harness sets its own PR_SET_PDEATHSIG (KAFKA_MOCK_PARENT_PID).
+    killOnExit(child);
     // Writes to a dead child fail with EPIPE; the exit handling reports it.
     child.stdin!.on('error', () => undefined);
 

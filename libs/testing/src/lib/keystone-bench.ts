@@ -1,23 +1,30 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
-  closeSync,
   copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
-  openSync,
   readdirSync,
   readFileSync,
-  readSync,
   renameSync,
   rmSync,
-  statSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
+import {
+  type BenchChild,
+  cleanupLeftoverBenches,
+  installExitHook,
+  killOnExit,
+  readLogTail,
+  rssBytes,
+  setprivArgs,
+  spawnBenchChild,
+  writeBenchFile,
+} from './bench-process';
 import { freePort, isAlive, repoRoot } from './process';
 
 /*
@@ -170,7 +177,6 @@ const UWSGI_THREADS = 4;
 const PROBE_INTERVAL_MS = 50;
 const PORT_ATTEMPTS = 4;
 const LOG_TAIL_BYTES = 3_000;
-const BENCH_FILE = 'bench.json';
 const DIR_PREFIX = 'keystone-bench-';
 /** Bump when the cached database's recipe changes: a new cache directory is built. */
 const CACHE_RECIPE = 1;
@@ -189,26 +195,7 @@ const REQUIRED = [
 ];
 
 // ---------------------------------------------------------------------------------------------
-// Child processes
-
-/** Every child still running, in this process; killed if the process exits without stop(). */
-const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // 'exit' does not run when the process is killed by a signal; setpriv's pdeathsig covers that.
-  process.on('exit', () => {
-    for (const child of liveChildren) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
+// Child processes (bench-process.ts)
 
 /**
  * The environment for Keystone's Python: the caller's minus anything that would point the system
@@ -230,12 +217,12 @@ function run(
   options: { cwd?: string; timeoutMs: number; what: string },
 ): Promise<string> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn('setpriv', ['--pdeathsig', 'SIGKILL', '--', command, ...args], {
+    const child = spawn('setpriv', setprivArgs(command, args), {
       cwd: options.cwd,
       env: pythonEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    liveChildren.add(child);
+    killOnExit(child);
     let out = '';
     let err = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
@@ -245,12 +232,10 @@ function run(
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
     child.once('error', (error) => {
       clearTimeout(timer);
-      liveChildren.delete(child);
       reject(new Error(`KeystoneBench: ${options.what}: cannot run ${command}: ${error.message}`));
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      liveChildren.delete(child);
       if (code === 0) return resolveRun(out);
       const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
       reject(
@@ -264,49 +249,9 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
 }
 
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
-}
-
 /** The last bytes of a log file from `offset` on. */
 function tail(path: string, offset = 0): string {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return '(no log)';
-  }
-  try {
-    const end = fileSize(path);
-    const start = Math.max(offset, end - LOG_TAIL_BYTES);
-    const buffer = Buffer.alloc(Math.max(0, end - start));
-    readSync(fd, buffer, 0, buffer.length, start);
-    return buffer.toString('utf8').trim() || '(empty log)';
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function rssBytes(pid: number): number {
-  try {
-    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** Whether `pid` runs a command line mentioning `text` (guards against killing a reused pid). */
-function commandMentions(pid: number, text: string): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
-  } catch {
-    return false;
-  }
+  return readLogTail(path, offset, LOG_TAIL_BYTES);
 }
 
 /** A fernet (and credential) key exactly as `keystone-manage fernet_setup` writes one: 32 random bytes, urlsafe base64 with padding. */
@@ -593,20 +538,6 @@ c.close()
 // ---------------------------------------------------------------------------------------------
 // The bench
 
-interface BenchFile {
-  ownerPid: number;
-  createdAt: string;
-  children: Array<{ name: string; pid: number }>;
-}
-
-interface ServerChild {
-  process: ChildProcess;
-  pid: number;
-  logOffset: number;
-  exit?: string;
-  exited: Promise<void>;
-}
-
 /** Thrown when uWSGI found its port taken (someone bound it between our check and its bind). */
 class PortInUseError extends Error {}
 
@@ -643,7 +574,7 @@ export class KeystoneBench {
   private readonly startTimeoutMs: number;
   private readonly workers: number;
   private readonly history: Array<{ name: string; pid: number }> = [];
-  private server: ServerChild | undefined;
+  private server: BenchChild | undefined;
   private paused = false;
   private adminToken: { token: string; refreshAt: number } | undefined;
   private readonly roleIds = new Map<string, string>();
@@ -808,60 +739,35 @@ export class KeystoneBench {
   async startServer(): Promise<void> {
     this.assertRunning();
     if (this.server && !this.server.exit) throw new Error('KeystoneBench: the server is already running');
-    const logOffset = fileSize(this.logPath);
-    const fd = openSync(this.logPath, 'a');
-    let child: ChildProcess;
-    try {
-      child = spawn(
-        'setpriv',
-        [
-          '--pdeathsig',
-          'SIGKILL',
-          '--',
-          'uwsgi_python3',
-          '--http-socket',
-          `127.0.0.1:${this.port}`,
-          '--wsgi-file',
-          '/usr/bin/keystone-wsgi-public',
-          '--env',
-          `OS_KEYSTONE_CONFIG_FILES=${this.confPath}`,
-          // See the file comment: one process unless asked otherwise (then a master manages them).
-          ...(this.workers > 1 ? ['--master', '--processes', String(this.workers)] : ['--processes', '1']),
-          '--threads',
-          String(UWSGI_THREADS),
-          '--need-app', // exit if Keystone fails to load rather than answer 500 forever
-          '--die-on-term',
-          '--buffer-size',
-          '65535',
-          '--add-header',
-          'Connection: close',
-        ],
-        { cwd: this.dir, env: pythonEnv(), stdio: ['ignore', fd, fd] },
-      );
-    } finally {
-      closeSync(fd);
-    }
-    if (child.pid === undefined) throw new Error('KeystoneBench: cannot start uwsgi_python3 under setpriv');
-    const server: ServerChild = {
-      process: child,
-      pid: child.pid,
-      logOffset,
-      exited: new Promise<void>((resolveExit) => {
-        child.once('exit', (code, signal) => {
-          server.exit = signal ? `killed by ${signal}` : `exited with code ${code}`;
-          liveChildren.delete(child);
-          resolveExit();
-        });
-      }),
-    };
-    child.on('error', (error) => {
-      server.exit ??= `failed: ${error.message}`;
+    const server = spawnBenchChild({
+      name: 'uwsgi',
+      command: 'uwsgi_python3',
+      args: [
+        '--http-socket',
+        `127.0.0.1:${this.port}`,
+        '--wsgi-file',
+        '/usr/bin/keystone-wsgi-public',
+        '--env',
+        `OS_KEYSTONE_CONFIG_FILES=${this.confPath}`,
+        // See the file comment: one process unless asked otherwise (then a master manages them).
+        ...(this.workers > 1 ? ['--master', '--processes', String(this.workers)] : ['--processes', '1']),
+        '--threads',
+        String(UWSGI_THREADS),
+        '--need-app', // exit if Keystone fails to load rather than answer 500 forever
+        '--die-on-term',
+        '--buffer-size',
+        '65535',
+        '--add-header',
+        'Connection: close',
+      ],
+      cwd: this.dir,
+      env: pythonEnv(),
+      logPath: this.logPath,
+      cannotStart: 'KeystoneBench: cannot start uwsgi_python3 under setpriv',
     });
-    // A bench someone forgot to stop must not keep the test process alive (the exit hook kills it).
-    child.unref();
-    liveChildren.add(child);
+    const logOffset = server.logOffset;
     this.server = server;
-    this.history.push({ name: 'uwsgi', pid: child.pid });
+    this.history.push({ name: 'uwsgi', pid: server.pid });
     writeBenchFile(this.dir, this.history);
 
     const deadline = Date.now() + this.startTimeoutMs;
@@ -1204,52 +1110,19 @@ function short(text: string, max = 300): string {
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
-function writeBenchFile(dir: string, children: Array<{ name: string; pid: number }>): void {
-  const file: BenchFile = { ownerPid: process.pid, createdAt: new Date().toISOString(), children };
-  const path = join(dir, BENCH_FILE);
-  writeFileSync(`${path}.tmp`, JSON.stringify(file, null, 2));
-  renameSync(`${path}.tmp`, path);
-}
-
 /**
  * Kills the servers of benches whose owner process is gone (a test run that was killed) and removes
  * their directories under `root` (default: the repo's tmp/). Benches of live processes are left
  * alone. Returns the directories removed.
  */
 export function cleanupLeftoverKeystoneBenches(root = join(repoRoot, 'tmp')): string[] {
-  if (!existsSync(root)) return [];
-  const removed: string[] = [];
-  for (const entry of readdirSync(root, { withFileTypes: true })) {
-    if (!entry.isDirectory() || !entry.name.startsWith(DIR_PREFIX)) continue;
-    const dir = join(root, entry.name);
-    let file: Partial<BenchFile> = {};
-    try {
-      file = JSON.parse(readFileSync(join(dir, BENCH_FILE), 'utf8')) as Partial<BenchFile>;
-    } catch {
-      // killed before bench.json was written: the owner's pid is in the directory name
-    }
-    const owner = file.ownerPid ?? Number(new RegExp(`^${DIR_PREFIX}(\\d+)-`).exec(entry.name)?.[1]);
-    if (!owner || isAlive(owner)) continue;
-    const children = [...(file.children ?? [])];
+  // The config path is on uWSGI's command line: cleanupLeftoverBenches() recognises it by that.
+  return cleanupLeftoverBenches(DIR_PREFIX, root, (dir) => {
     try {
       // Benches of the first version of this file recorded uWSGI's master in uwsgi.pid.
-      children.push({ name: 'uwsgi', pid: Number(readFileSync(join(dir, 'uwsgi.pid'), 'utf8').trim()) });
+      return [{ name: 'uwsgi', pid: Number(readFileSync(join(dir, 'uwsgi.pid'), 'utf8').trim()) }];
     } catch {
-      // no such file
+      return []; // no such file
     }
-    for (const { pid } of children) {
-      // pdeathsig has normally killed them already; the command-line check (the config path is on
-      // uWSGI's) keeps us from killing a process that merely reuses a recorded pid.
-      if (isAlive(pid) && commandMentions(pid, dir)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone meanwhile
-        }
-      }
-    }
-    rmSync(dir, { recursive: true, force: true });
-    removed.push(dir);
-  }
-  return removed;
+  });
 }

@@ -1,25 +1,21 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { generateKeyPair, randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
-import { freePortBase, isAlive, repoRoot } from './process';
+import {
+  type BenchChild,
+  cleanupLeftoverBenches,
+  installExitHook,
+  readLogTail,
+  rssBytes,
+  spawnBenchChild,
+  writeBenchFile,
+} from './bench-process';
+import { freePortBase, repoRoot } from './process';
 
 /*
  * A real Kubernetes control plane for tests: etcd, and per cluster kube-apiserver (+ optionally
@@ -106,7 +102,6 @@ const PROBE_INTERVAL_MS = 50;
 const PORT_ATTEMPTS = 4;
 /** Single-document CRD manifests installed into every cluster (also used by deploy docs). */
 const CRD_MANIFESTS = ['network-attachment-definition.crd.yaml'];
-const BENCH_FILE = 'bench.json';
 const DIR_PREFIX = 'kube-bench-';
 
 const CLUSTER_NAME = /^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/;
@@ -153,89 +148,18 @@ export function ensureKubeBinaries(): KubeBinaries {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Child processes
-
-/** Every child still running, in this process; killed if the process exits without stop(). */
-const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // 'exit' does not run when the process is killed by a signal; setpriv's pdeathsig covers that.
-  process.on('exit', () => {
-    for (const child of liveChildren) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
-
-interface BenchChild {
-  name: string;
-  pid: number;
-  process: ChildProcess;
-  logPath: string;
-  /** Size of the log file when this child started: its own output begins there. */
-  logOffset: number;
-  /** Set once the child has exited. */
-  exit?: string;
-  exited: Promise<void>;
-}
+// Child processes (bench-process.ts)
 
 /** Thrown by a start attempt whose process found its port taken (another process won the race). */
 class PortInUseError extends Error {}
 
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
-}
-
 /** The last `LOG_TAIL_BYTES` a child wrote to its log. */
-function logTail(child: BenchChild): string {
-  let fd: number;
-  try {
-    fd = openSync(child.logPath, 'r');
-  } catch {
-    return '(no log)';
-  }
-  try {
-    const end = fileSize(child.logPath);
-    const start = Math.max(child.logOffset, end - LOG_TAIL_BYTES);
-    const buffer = Buffer.alloc(end - start);
-    readSync(fd, buffer, 0, buffer.length, start);
-    return buffer.toString('utf8').trim() || '(empty log)';
-  } finally {
-    closeSync(fd);
-  }
+function childLogTail(child: BenchChild): string {
+  return readLogTail(child.logPath, child.logOffset, LOG_TAIL_BYTES);
 }
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
-}
-
-function rssBytes(pid: number): number {
-  try {
-    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** Whether `pid` runs a command line mentioning `dir` (guards against killing a reused pid). */
-function commandMentions(pid: number, dir: string): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
-  } catch {
-    return false;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -315,12 +239,6 @@ interface ClusterState {
   scheduler?: BenchChild;
 }
 
-interface BenchFile {
-  ownerPid: number;
-  createdAt: string;
-  children: Array<{ name: string; pid: number }>;
-}
-
 /**
  * A real Kubernetes 1.20.2 control plane on 127.0.0.1: one etcd (or a given one) and per cluster a
  * kube-apiserver with token auth + RBAC, plus kube-controller-manager and kube-scheduler.
@@ -366,7 +284,7 @@ export class KubeBench {
     }
     this.kubeconfigPath = join(this.dir, 'kubeconfig');
     // Written first, so that a run killed at any later point can be cleaned up.
-    this.writeBenchFile();
+    writeBenchFile(this.dir, []);
     this.state = (options.clusters ?? DEFAULT_CLUSTERS).map((name) => {
       const dir = join(this.dir, name);
       return {
@@ -794,47 +712,19 @@ export class KubeBench {
 
   private spawnChild(name: string, binary: string, args: string[]): BenchChild {
     this.assertRunning();
-    const logPath = join(this.dir, `${name.replace(/[^a-z0-9-]+/gi, '_')}.log`);
-    const logOffset = fileSize(logPath);
-    // The child writes straight into its log file: nothing to pump through this process, and the
-    // log survives a crash of the test runner.
-    const fd = openSync(logPath, 'a');
-    let child: ChildProcess;
-    try {
-      // setpriv sets PR_SET_PDEATHSIG and execs the binary (same pid): if this process dies in any
-      // way, the kernel SIGKILLs the child. Tried: SIGKILL to a Node parent kills the child at once.
-      child = spawn('setpriv', ['--pdeathsig', 'SIGKILL', '--', binary, ...args], {
-        cwd: this.dir,
-        stdio: ['ignore', fd, fd],
-      });
-    } finally {
-      closeSync(fd);
-    }
-    if (child.pid === undefined) {
-      throw new Error(`KubeBench: cannot start ${name} (setpriv ${binary}): is util-linux installed?`);
-    }
-    const benchChild: BenchChild = {
+    const benchChild = spawnBenchChild({
       name,
-      pid: child.pid,
-      process: child,
-      logPath,
-      logOffset,
-      exited: new Promise<void>((resolveExit) => {
-        child.once('exit', (code, signal) => {
-          benchChild.exit = signal ? `killed by ${signal}` : `exited with code ${code}`;
-          liveChildren.delete(child);
-          resolveExit();
-        });
-      }),
-    };
-    child.on('error', (error) => {
-      benchChild.exit ??= `failed: ${error.message}`;
+      command: binary,
+      args,
+      cwd: this.dir,
+      logPath: join(this.dir, `${name.replace(/[^a-z0-9-]+/gi, '_')}.log`),
+      cannotStart: `KubeBench: cannot start ${name} (setpriv ${binary}): is util-linux installed?`,
     });
-    // A bench someone forgot to stop must not keep the test process alive (the exit hook kills it).
-    child.unref();
-    liveChildren.add(child);
     this.children.push(benchChild);
-    this.writeBenchFile();
+    writeBenchFile(
+      this.dir,
+      this.children.map((c) => ({ name: c.name, pid: c.pid })),
+    );
     return benchChild;
   }
 
@@ -861,7 +751,7 @@ export class KubeBench {
     let last = 'no answer yet';
     for (;;) {
       if (child.exit) {
-        const tail = logTail(child);
+        const tail = childLogTail(child);
         const message = `KubeBench: ${child.name} ${child.exit} before it was ready (last probe: ${last}); log ${child.logPath}:\n${tail}`;
         if (/address already in use/.test(tail)) throw new PortInUseError(message);
         throw new Error(message);
@@ -876,7 +766,7 @@ export class KubeBench {
       if (Date.now() > deadline) {
         await this.kill(child, 'SIGKILL');
         throw new Error(
-          `KubeBench: ${child.name} not ready within ${this.startTimeoutMs} ms (last probe: ${last}); log ${child.logPath}:\n${logTail(child)}`,
+          `KubeBench: ${child.name} not ready within ${this.startTimeoutMs} ms (last probe: ${last}); log ${child.logPath}:\n${childLogTail(child)}`,
         );
       }
       await sleep(PROBE_INTERVAL_MS);
@@ -897,17 +787,6 @@ export class KubeBench {
         if (!(error instanceof PortInUseError) || i >= PORT_ATTEMPTS) throw error;
       }
     }
-  }
-
-  private writeBenchFile(): void {
-    const file: BenchFile = {
-      ownerPid: process.pid,
-      createdAt: new Date().toISOString(),
-      children: this.children.map((c) => ({ name: c.name, pid: c.pid })),
-    };
-    const path = join(this.dir, BENCH_FILE);
-    writeFileSync(`${path}.tmp`, JSON.stringify(file, null, 2));
-    renameSync(`${path}.tmp`, path);
   }
 
   private assertRunning(): void {
@@ -964,34 +843,7 @@ function kubeconfigYaml(clusters: ClusterState[], server: (cluster: string) => s
  * e.g. a parallel test run, are left alone. Returns the directories removed.
  */
 export function cleanupLeftoverKubeBenches(root = join(repoRoot, 'tmp')): string[] {
-  if (!existsSync(root)) return [];
-  const removed: string[] = [];
-  for (const entry of readdirSync(root, { withFileTypes: true })) {
-    if (!entry.isDirectory() || !entry.name.startsWith(DIR_PREFIX)) continue;
-    const dir = join(root, entry.name);
-    let file: Partial<BenchFile> = {};
-    try {
-      file = JSON.parse(readFileSync(join(dir, BENCH_FILE), 'utf8')) as Partial<BenchFile>;
-    } catch {
-      // killed before bench.json was written: the owner's pid is in the directory name
-    }
-    const owner = file.ownerPid ?? Number(/^kube-bench-(\d+)-/.exec(entry.name)?.[1]);
-    if (!owner || isAlive(owner)) continue;
-    for (const { pid } of file.children ?? []) {
-      // pdeathsig has normally killed them already; the command-line check keeps us from killing a
-      // process that merely reuses a recorded pid.
-      if (isAlive(pid) && commandMentions(pid, dir)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone meanwhile
-        }
-      }
-    }
-    rmSync(dir, { recursive: true, force: true });
-    removed.push(dir);
-  }
-  return removed;
+  return cleanupLeftoverBenches(DIR_PREFIX, root);
 }
 
 let shared: KubeBenchInfo | undefined;

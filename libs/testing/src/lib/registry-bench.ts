@@ -14,26 +14,20 @@
  * Children run under `setpriv --pdeathsig SIGKILL`, so they die with the test process even when it
  * is SIGKILLed; cleanupLeftoverRegistryBenches() removes the directories a killed run left.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
-import { freePort, isAlive, repoRoot } from './process';
+import {
+  cleanupLeftoverBenches,
+  installExitHook,
+  readLogTail,
+  spawnBenchChild,
+  writeBenchFile,
+} from './bench-process';
+import { freePort, repoRoot } from './process';
 
 export interface RegistryTokenAuth {
   /** Where clients get tokens (the gateway's /api/v1/auth/registry-token). */
@@ -56,82 +50,16 @@ export interface RegistryBenchOptions {
 }
 
 const DIR_PREFIX = 'registry-bench-';
-const BENCH_FILE = 'bench.json';
 const PORT_ATTEMPTS = 4;
 const LOG_TAIL_BYTES = 3_000;
 
-/** Every registry process still running; killed if the process exits without stop(). */
-const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // 'exit' does not run when the process is killed by a signal; setpriv's pdeathsig covers that.
-  process.on('exit', () => {
-    for (const child of liveChildren) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
-
-interface BenchFile {
-  ownerPid: number;
-  createdAt: string;
-  children: Array<{ name: string; pid: number }>;
-}
-
-function writeBenchFile(dir: string, children: Array<{ name: string; pid: number }>): void {
-  const file: BenchFile = { ownerPid: process.pid, createdAt: new Date().toISOString(), children };
-  const path = join(dir, BENCH_FILE);
-  writeFileSync(`${path}.tmp`, JSON.stringify(file, null, 2));
-  renameSync(`${path}.tmp`, path);
-}
-
 /**
  * Kills the registries of benches whose test process is gone (pdeathsig normally did already) and
- * removes their directories under `root` (default: the repo's tmp/). Returns the directories removed.
+ * removes their directories under `root` (default: the repo's tmp/). The command line names the
+ * bench's config file: a reused pid is left alone. Returns the directories removed.
  */
 export function cleanupLeftoverRegistryBenches(root = join(repoRoot, 'tmp')): string[] {
-  if (!existsSync(root)) return [];
-  const removed: string[] = [];
-  for (const entry of readdirSync(root, { withFileTypes: true })) {
-    if (!entry.isDirectory() || !entry.name.startsWith(DIR_PREFIX)) continue;
-    const dir = join(root, entry.name);
-    let file: Partial<BenchFile> = {};
-    try {
-      file = JSON.parse(readFileSync(join(dir, BENCH_FILE), 'utf8')) as Partial<BenchFile>;
-    } catch {
-      // killed before bench.json was written, or a bench of the first version of this file
-    }
-    const owner = file.ownerPid ?? Number(/^registry-bench-(\d+)-/.exec(entry.name)?.[1]);
-    if (!owner || isAlive(owner)) continue;
-    for (const { pid } of file.children ?? []) {
-      // The command line names the bench's config file: a reused pid is left alone.
-      let mine = false;
-      try {
-        mine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
-      } catch {
-        // gone
-      }
-      if (mine) process.kill(pid, 'SIGKILL');
-    }
-    rmSync(dir, { recursive: true, force: true });
-    removed.push(dir);
-  }
-  return removed;
-}
-
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
+  return cleanupLeftoverBenches(DIR_PREFIX, root);
 }
 
 /** Thrown when the registry found its port taken between our check and its bind. */
@@ -251,44 +179,27 @@ export class RegistryBench {
   async startServer(): Promise<void> {
     if (this.stopped) throw new Error(`RegistryBench ${this.name}: already stopped`);
     if (this.child) throw new Error(`RegistryBench ${this.name}: already running`);
-    const logPath = join(this.dir, 'registry.log');
-    const logOffset = fileSize(logPath);
-    const log = openSync(logPath, 'a');
-    let child: ChildProcess;
-    try {
-      child = spawn(
-        'setpriv',
-        ['--pdeathsig', 'SIGKILL', '--', 'docker-registry', 'serve', this.configPath],
-        {
-          cwd: this.dir,
-          stdio: ['ignore', log, log],
-        },
-      );
-    } finally {
-      closeSync(log);
-    }
-    let exit: string | undefined;
-    this.exited = new Promise<void>((resolveExit) =>
-      child.once('exit', (code, signal) => {
-        exit = signal ? `killed by ${signal}` : `exited with code ${code}`;
-        liveChildren.delete(child);
-        resolveExit();
-      }),
-    );
-    child.on('error', (error) => (exit ??= `failed: ${error.message}`));
-    child.unref(); // a forgotten registry must not keep jest alive; the exit hook kills it
-    liveChildren.add(child);
-    this.child = child;
-    if (child.pid) this.history.push({ name: 'docker-registry', pid: child.pid });
+    // No `cannotStart`: a registry that cannot be spawned reports it through `exit` below.
+    const server = spawnBenchChild({
+      name: 'docker-registry',
+      command: 'docker-registry',
+      args: ['serve', this.configPath],
+      cwd: this.dir,
+      logPath: join(this.dir, 'registry.log'),
+    });
+    const logOffset = server.logOffset;
+    this.exited = server.exited;
+    this.child = server.process;
+    if (server.pid) this.history.push({ name: 'docker-registry', pid: server.pid });
     writeBenchFile(this.dir, this.history);
 
     const deadline = Date.now() + this.startTimeoutMs;
     let last = 'no answer yet';
     for (;;) {
-      if (exit) {
+      if (server.exit) {
         this.child = undefined;
         const tail = this.logTail(logOffset);
-        const message = `RegistryBench ${this.name}: docker-registry ${exit} (last probe: ${last}):\n${tail}`;
+        const message = `RegistryBench ${this.name}: docker-registry ${server.exit} (last probe: ${last}):\n${tail}`;
         if (/address already in use/i.test(tail)) throw new PortInUseError(message);
         throw new Error(message);
       }
@@ -323,22 +234,7 @@ export class RegistryBench {
 
   /** The registry's log from `offset` on (its last few KB). */
   logTail(offset = 0): string {
-    const path = join(this.dir, 'registry.log');
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch {
-      return '(no log)';
-    }
-    try {
-      const end = fileSize(path);
-      const start = Math.max(offset, end - LOG_TAIL_BYTES);
-      const buffer = Buffer.alloc(Math.max(0, end - start));
-      readSync(fd, buffer, 0, buffer.length, start);
-      return buffer.toString('utf8').trim() || '(empty log)';
-    } finally {
-      closeSync(fd);
-    }
+    return readLogTail(join(this.dir, 'registry.log'), offset, LOG_TAIL_BYTES);
   }
 
   /** Kills the registry and removes its directory (storage included). Idempotent. */
