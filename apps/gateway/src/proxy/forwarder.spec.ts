@@ -56,17 +56,18 @@ function call(
 describe('Upstream.forward (the proxy hop)', () => {
   const closers: (() => void)[] = [];
   afterAll(() => closers.forEach((close) => close()));
+  /** Closes a server and the keep-alive connections clients still hold to it. */
+  const shut = (server: Server) => () => {
+    server.closeAllConnections();
+    server.close();
+  };
 
   async function setup() {
     const service = await echoService();
     const upstream = new Upstream('resource-manager', service.url, 5_000);
     const failures: ForwardFailure[] = [];
     const gateway = await front(upstream, failures);
-    closers.push(
-      () => service.server.close(),
-      () => gateway.server.close(),
-      () => upstream.close(),
-    );
+    closers.push(shut(service.server), shut(gateway.server), () => upstream.close());
     return { service, gateway, failures };
   }
 
@@ -128,10 +129,7 @@ describe('Upstream.forward (the proxy hop)', () => {
     const upstream = new Upstream('orchestrator', url, 5_000);
     const failures: ForwardFailure[] = [];
     const gateway = await front(upstream, failures);
-    closers.push(
-      () => gateway.server.close(),
-      () => upstream.close(),
-    );
+    closers.push(shut(gateway.server), () => upstream.close());
     const answer = await call(gateway.port, 'GET', {});
     expect(answer).toMatchObject({ status: 503, body: 'unavailable' });
     expect(failures[0].message).toMatch(
