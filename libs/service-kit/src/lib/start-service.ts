@@ -225,6 +225,9 @@ export async function startService<TOwn extends z.ZodObject>(
     });
   }
   health.register('bus', () => bus.health());
+  // Registered before the HTTP server listens: not ready until the relay runs (it starts last), rather
+  // than ready without the check for the moment in between.
+  if (relay) health.register('outbox-relay', async () => relay.health());
 
   const app = await NestFactory.create<NestExpressApplication>(
     ServiceCoreModule.forRuntime(runtime, definition.module),
@@ -289,10 +292,7 @@ export async function startService<TOwn extends z.ZodObject>(
   await app.init();
   await app.listen(config.http.port, config.http.host);
   await app.startAllMicroservices();
-  if (relay) {
-    await relay.start();
-    health.register('outbox-relay', async () => relay.health());
-  }
+  await relay?.start();
   const address = app.getHttpServer().address() as AddressInfo;
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   const url = `http://${host}:${address.port}`;
