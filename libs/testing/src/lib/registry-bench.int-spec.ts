@@ -17,6 +17,7 @@
  *  - a refusal is always 401 with `WWW-Authenticate: Bearer realm,service[,scope][,error]`:
  *    `invalid_token` for a bad token, `insufficient_scope` for missing actions — never 403.
  */
+import { libtrustKeyId } from '@stratum/authz';
 import {
   createHash,
   createPrivateKey,
@@ -45,29 +46,8 @@ const SERVICE = 'stratum-test-registry';
 const ISSUER = 'stratum-gateway';
 
 // ---------------------------------------------------------------------------------------------
-// Test-only JWT helpers (the gateway has its own signer; these prove what the registry accepts)
-
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-/** libtrust's key id: SHA-256 of the DER SPKI, first 240 bits, base32, twelve groups of four joined by ':'. */
-function libtrustKeyId(publicKey: KeyObject): string {
-  const bytes = createHash('sha256')
-    .update(publicKey.export({ type: 'spki', format: 'der' }))
-    .digest()
-    .subarray(0, 30);
-  let bits = 0;
-  let value = 0;
-  let out = '';
-  for (const byte of bytes) {
-    value = ((value << 8) | byte) & 0xffff;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  return out.match(/.{4}/g)!.join(':');
-}
+// Test-only JWT helpers (the gateway has its own signer; these prove what the registry accepts, with
+// the key id from @stratum/authz that the gateway's signer uses too)
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
