@@ -921,12 +921,8 @@ export class KeystoneBench {
   }
 
   /** Id of the project named `name` (domain `default` unless given); throws if there is none. */
-  async projectId(name: string, options: { domainId?: string } = {}): Promise<string> {
-    const query = `?name=${encodeURIComponent(name)}&domain_id=${encodeURIComponent(options.domainId ?? DEFAULT_DOMAIN)}`;
-    const body = await this.adminCall<{ projects: Array<{ id: string }> }>('GET', `/projects${query}`);
-    const id = body.projects[0]?.id;
-    if (!id) throw new KeystoneBenchError(`KeystoneBench: no project ${JSON.stringify(name)}`, 404, '');
-    return id;
+  projectId(name: string, options: { domainId?: string } = {}): Promise<string> {
+    return this.idByName('projects', 'project', name, options.domainId);
   }
 
   /** Creates a user (domain `default` unless given) with a password and returns its id. */
@@ -949,11 +945,21 @@ export class KeystoneBench {
   }
 
   /** Id of the user named `name` (domain `default` unless given); throws if there is none. */
-  async userId(name: string, options: { domainId?: string } = {}): Promise<string> {
-    const query = `?name=${encodeURIComponent(name)}&domain_id=${encodeURIComponent(options.domainId ?? DEFAULT_DOMAIN)}`;
-    const body = await this.adminCall<{ users: Array<{ id: string }> }>('GET', `/users${query}`);
-    const id = body.users[0]?.id;
-    if (!id) throw new KeystoneBenchError(`KeystoneBench: no user ${JSON.stringify(name)}`, 404, '');
+  userId(name: string, options: { domainId?: string } = {}): Promise<string> {
+    return this.idByName('users', 'user', name, options.domainId);
+  }
+
+  /** Id of the project or user named `name` in a domain (`default` unless given); throws if there is none. */
+  private async idByName(
+    collection: 'projects' | 'users',
+    kind: string,
+    name: string,
+    domainId = DEFAULT_DOMAIN,
+  ): Promise<string> {
+    const query = `?name=${encodeURIComponent(name)}&domain_id=${encodeURIComponent(domainId)}`;
+    const body = await this.adminCall<Record<string, Array<{ id: string }>>>('GET', `/${collection}${query}`);
+    const id = body[collection][0]?.id;
+    if (!id) throw new KeystoneBenchError(`KeystoneBench: no ${kind} ${JSON.stringify(name)}`, 404, '');
     return id;
   }
 
