@@ -1,8 +1,8 @@
 import { authorize, IDENTITY_HEADER, signIdentity, type VerifiedIdentity } from '@stratum/authz';
 import type { ServiceName } from '@stratum/contracts';
 import type { Log } from '@stratum/telemetry';
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { tracingExported } from '@stratum/telemetry';
+import { context, trace } from '@opentelemetry/api';
+import { endServerSpan, startServerSpan, tracingExported } from '@stratum/telemetry';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { randomUUID, type KeyObject } from 'node:crypto';
 import type { AuditEntry, AuditSink } from '../audit/audit-writer';
@@ -98,18 +98,14 @@ export class ApiGateway {
         void this.handle(request, response, path, url);
         return;
       }
-      const parent = propagation.extract(context.active(), request.headers);
-      const span = this.tracer.startSpan(
+      const { span, context: active } = startServerSpan(
+        this.tracer,
+        request,
+        path,
         `${request.method} ${path}`,
-        { kind: SpanKind.SERVER, attributes: { 'http.request.method': request.method, 'url.path': path } },
-        parent,
       );
-      response.once('close', () => {
-        span.setAttribute('http.response.status_code', response.statusCode);
-        if (response.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-        span.end();
-      });
-      context.with(trace.setSpan(parent, span), () => void this.handle(request, response, path, url));
+      response.once('close', () => endServerSpan(span, response.statusCode));
+      context.with(active, () => void this.handle(request, response, path, url));
     };
   }
 
