@@ -126,15 +126,11 @@ export async function createAuditSink(runtime: ServiceRuntime): Promise<AuditSin
   if (!database) throw new Error('the gateway needs its database for the audit outbox');
   const flushMs = gatewayConfig(runtime).AUDIT_FLUSH_MS;
   const log = runtime.log.child({ component: 'audit' });
-  if (!runtime.relayDelegated || database.target.kind !== 'postgres') {
-    return new AuditWriter(database, runtime.outbox, log, flushMs);
+  if (!runtime.relayDelegated) return new AuditWriter(database, runtime.outbox, log, flushMs);
+  // The kit delegates the relay only with PostgreSQL and Kafka.
+  if (database.target.kind !== 'postgres' || !(runtime.bus instanceof KafkaBus)) {
+    throw new Error('the audit process needs the gateway database on PostgreSQL and the bus on Kafka');
   }
-  const brokers =
-    runtime.bus instanceof KafkaBus
-      ? [...runtime.bus.options.brokers]
-      : config.bus.kind === 'kafka'
-        ? config.bus.brokers
-        : [];
   return AuditProcess.start({
     settings: {
       database: {
@@ -142,7 +138,7 @@ export async function createAuditSink(runtime: ServiceRuntime): Promise<AuditSin
         poolSize: 2,
         statementTimeoutMs: database.target.statementTimeoutMs,
       },
-      kafka: { brokers, clientId: 'gateway-audit' },
+      kafka: { brokers: [...runtime.bus.options.brokers], clientId: 'gateway-audit' },
       logLevel: config.logLevel,
     },
     flushMs,

@@ -104,18 +104,13 @@ class AuditProcessMain {
 
   private async report(): Promise<void> {
     const errors = (await this.metrics.outboxRelayErrors.get()).values[0]?.value ?? 0;
-    let database: { ok: boolean; detail?: string } = { ok: true };
-    try {
-      await this.database.ping();
-    } catch (error) {
-      database = { ok: false, detail: (error as Error).message };
-    }
+    const failure = this.writer.failure;
     send({
       type: 'stats',
       published: this.published,
       relayErrors: errors - this.reportedRelayErrors,
       relay: this.relay.health(),
-      database,
+      commits: failure === undefined ? { ok: true } : { ok: false, detail: failure },
     });
     this.published = {};
     this.reportedRelayErrors = errors;

@@ -58,7 +58,7 @@ export class AuditProcess extends AuditSink {
   private timer: NodeJS.Timeout | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
   private failures = 0;
-  private lastStats: { relay: Health; database: Health } | undefined;
+  private lastStats: { relay: Health; commits: Health } | undefined;
   private waiters: { seq: number; resolve: () => void }[] = [];
   private readonly maxBuffered: number;
   /** Times the audit process was restarted after dying (for health and tests). */
@@ -105,20 +105,22 @@ export class AuditProcess extends AuditSink {
   }
 
   /** The audit check: accepting, and what waits where. */
-  health(): Health {
+  health(): { ok: boolean; detail: string } {
     const state = this.ready ? `audit process ${this.child?.pid} running` : 'audit process down, restarting';
-    const database =
-      this.lastStats && !this.lastStats.database.ok ? `; database: ${this.lastStats.database.detail}` : '';
+    const commits =
+      this.lastStats && !this.lastStats.commits.ok
+        ? `; commits failing: ${this.lastStats.commits.detail}`
+        : '';
     return {
       ok: this.accepting,
-      detail: `${state}; ${this.pending} entries waiting for the outbox${database}${this.restarts ? `; ${this.restarts} restarts` : ''}`,
+      detail: `${state}; ${this.pending} entries waiting for the outbox${commits}${this.restarts ? `; ${this.restarts} restarts` : ''}`,
     };
   }
 
   flush(timeoutMs = 5_000): Promise<void> {
     this.handOver();
     const target = this.seq;
-    if (this.unacked.length === 0 || this.unacked[0].seq > target) return Promise.resolve();
+    if (this.unacked.length === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(done, timeoutMs);
       timer.unref();
@@ -191,12 +193,13 @@ export class AuditProcess extends AuditSink {
     } catch (error) {
       log.warn('could not lower the audit process priority', { error: (error as Error).message });
     }
+    const startTimeoutMs = this.options.startTimeoutMs ?? 60_000;
     return new Promise<void>((resolve, reject) => {
       let started = false;
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
-        fail(`it did not connect within ${this.options.startTimeoutMs ?? 60_000} ms`);
-      }, this.options.startTimeoutMs ?? 60_000);
+        fail(`it did not connect within ${startTimeoutMs} ms`);
+      }, startTimeoutMs);
       const fail = (reason: string) => {
         clearTimeout(timer);
         if (!started) {
@@ -280,7 +283,7 @@ export class AuditProcess extends AuditSink {
   }
 
   private takeStats(stats: Extract<FromAuditProcess, { type: 'stats' }>): void {
-    this.lastStats = { relay: stats.relay, database: stats.database };
+    this.lastStats = { relay: stats.relay, commits: stats.commits };
     const { metrics } = this.options;
     if (!metrics) return;
     let total = 0;

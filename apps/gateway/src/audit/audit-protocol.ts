@@ -20,11 +20,14 @@ export type FromAuditProcess =
   | { type: 'start-failed'; error: string }
   /** Every batch up to and including `seq` is in the outbox. */
   | { type: 'committed'; seq: number }
-  /** Once a second: events the relay published since the last report (per topic) and its health. */
+  /**
+   * Once a second: events the relay published since the last report (per topic), its health, and
+   * whether commits to the outbox are failing (the gateway's own `database` check pings the database).
+   */
   | {
       type: 'stats';
       published: Record<string, number>;
       relayErrors: number;
       relay: { ok: boolean; detail?: string };
-      database: { ok: boolean; detail?: string };
+      commits: { ok: boolean; detail?: string };
     };

@@ -20,6 +20,8 @@ export abstract class AuditSink {
   abstract get pending(): number;
   /** Entries committed to the outbox so far. */
   abstract get written(): number;
+  /** The gateway's `audit` readiness check. */
+  abstract health(): { ok: boolean; detail: string };
   /** Resolves when every entry taken so far is committed (or the attempt failed; they stay pending). */
   abstract flush(): Promise<void>;
   /** On shutdown: commits what is left. */
@@ -48,7 +50,8 @@ export class AuditWriter extends AuditSink {
   private buffer: AuditEntry[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
-  private failing = false;
+  /** Why the last commit failed, while commits are failing. */
+  private failed: string | undefined;
   private committed = 0;
 
   constructor(
@@ -65,6 +68,15 @@ export class AuditWriter extends AuditSink {
 
   get written(): number {
     return this.committed;
+  }
+
+  /** While commits fail: why the last one did. */
+  get failure(): string | undefined {
+    return this.failed;
+  }
+
+  health(): { ok: boolean; detail: string } {
+    return { ok: this.accepting, detail: `${this.pending} entries waiting for the outbox` };
   }
 
   /** False while the buffer is full (the database has been failing): the gateway answers 503. */
@@ -92,7 +104,7 @@ export class AuditWriter extends AuditSink {
   flush(): Promise<void> {
     return (this.flushing ??= this.drain().finally(() => {
       this.flushing = undefined;
-      if (this.buffer.length && !this.timer) this.schedule(this.failing ? 1_000 : this.flushMs);
+      if (this.buffer.length && !this.timer) this.schedule(this.failed !== undefined ? 1_000 : this.flushMs);
     }));
   }
 
@@ -109,17 +121,18 @@ export class AuditWriter extends AuditSink {
           }
         });
       } catch (error) {
-        if (!this.failing) {
+        if (this.failed === undefined) {
           this.log.error('audit entries could not be committed; retrying', {
             error: (error as Error).message,
             pending: this.buffer.length,
           });
         }
-        this.failing = true;
+        this.failed = (error as Error).message;
         return;
       }
-      if (this.failing) this.log.info('audit entries committed again', { pending: this.buffer.length });
-      this.failing = false;
+      if (this.failed !== undefined)
+        this.log.info('audit entries committed again', { pending: this.buffer.length });
+      this.failed = undefined;
       this.buffer = this.buffer.slice(batch.length);
       this.committed += batch.length;
       this.onCommitted?.(batch.length);

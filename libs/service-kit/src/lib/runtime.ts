@@ -46,7 +46,8 @@ export class ServiceRuntime {
 
   /** Refreshes gauges that are computed on demand (outbox lag) before a scrape. */
   async refreshGauges(): Promise<void> {
-    if (!this.database || (!this.relay && !this.relayDelegated)) return;
+    // Every service with a database has an outbox, relayed here or (relayDelegated) elsewhere.
+    if (!this.database) return;
     const lag = await outboxLag(this.database);
     this.busMetrics.outboxPending.set({ service: this.name }, lag.pending);
     this.busMetrics.outboxOldestPendingSeconds.set({ service: this.name }, lag.oldestPendingSeconds);
