@@ -176,7 +176,6 @@ describe('gateway (issue #6): Keystone, the permission table, proxy and audit', 
                   userName: actor.user,
                   tenantId: projects[actor.tenant],
                   roles: expect.arrayContaining([actor.role]),
-                  requestId: result.requestId,
                 },
               });
               expect(received.headers['x-auth-token']).toBeUndefined();

@@ -2,7 +2,10 @@ import { mapKeystoneRoles, type PlatformRole, type RoleMappingConfig } from '@st
 import type { IdentityProvider, ValidatedToken } from './identity-provider';
 import { TokenCache } from './token-cache';
 
-/** Who is calling, once Keystone (or the cache) vouched for the token. */
+/**
+ * Who is calling, once Keystone (or the cache) vouched for the token. One object per validation, shared
+ * by every request that presents the token until it is validated again: treat it as read-only.
+ */
 export interface Caller {
   userId: string;
   userName: string;
@@ -25,7 +28,8 @@ const NEGATIVE_TTL_MS = 10_000;
  * working, any other token gets {@link IdentityUnavailable} from the provider (a 503), never access.
  */
 export class Authenticator {
-  readonly cache: TokenCache<ValidatedToken | null>;
+  /** Callers by token digest, their roles mapped once per validation (null: Keystone refused the token). */
+  readonly cache: TokenCache<Caller | null>;
 
   constructor(
     private readonly provider: IdentityProvider,
@@ -39,22 +43,25 @@ export class Authenticator {
 
   async authenticate(token: string): Promise<Authentication> {
     const key = TokenCache.keyOf(token);
-    const validated = await this.cache.getOrLoad(
+    const caller = await this.cache.getOrLoad(
       key,
-      () => this.provider.validateToken(token),
+      async () => {
+        const validated = await this.provider.validateToken(token);
+        return validated ? this.toCaller(validated) : null;
+      },
       (value) =>
         value
-          ? Math.min(this.now() + this.ttlMs, value.expiresAt)
+          ? Math.min(this.now() + this.ttlMs, value.tokenExpiresAt)
           : this.now() + Math.min(this.ttlMs, NEGATIVE_TTL_MS),
     );
-    if (!validated) {
+    if (!caller) {
       return { ok: false, reason: 'the token is unknown to Keystone, revoked or expired; get a new one' };
     }
-    if (validated.expiresAt <= this.now()) {
+    if (caller.tokenExpiresAt <= this.now()) {
       this.cache.delete(key);
       return { ok: false, reason: 'the token has expired; get a new one' };
     }
-    return { ok: true, caller: this.toCaller(validated) };
+    return { ok: true, caller };
   }
 
   toCaller(validated: ValidatedToken): Caller {

@@ -1,4 +1,4 @@
-import { authorize, IDENTITY_HEADER, signIdentity, type VerifiedIdentity } from '@stratum/authz';
+import { authorize, IDENTITY_HEADER } from '@stratum/authz';
 import type { ServiceName } from '@stratum/contracts';
 import type { Log } from '@stratum/telemetry';
 import { context, trace } from '@opentelemetry/api';
@@ -12,6 +12,7 @@ import { type RouteMatch, type RouteMatcher, type RouteSpec } from '../routing/r
 import type { ForwardFailure, Upstream } from './forwarder';
 import type { RateLimiter } from './rate-limiter';
 import { type GatewayMetrics } from './gateway-metrics';
+import { CallerIdentities } from './caller-identities';
 
 /** The caller's Keystone token (R-AU-2), as OpenStack clients send it. */
 export const AUTH_TOKEN_HEADER = 'x-auth-token';
@@ -68,13 +69,17 @@ export function sendError(
 
 /**
  * The gateway's request path (R-AU-1): authenticate (Keystone, cached) → match the route table →
- * authorize with the permission table → per-tenant rate limit → sign the identity → proxy → audit.
- * Runs as plain Node middleware ahead of Nest's router: the body is streamed to the service, never
- * parsed here, and a request costs one map lookup for the token, one tree walk for the route and one
- * Ed25519 signature.
+ * authorize with the permission table → per-tenant rate limit → the caller's signed identity → proxy →
+ * audit. Runs as plain Node middleware ahead of Nest's router: the body is streamed to the service,
+ * never parsed here, and a request costs one map lookup for the token, one tree walk for the route,
+ * and an Ed25519 signature only when the caller's last one is older than IDENTITY_REUSE_SECONDS (10 s).
  */
 export class ApiGateway {
-  constructor(private readonly options: ApiGatewayOptions) {}
+  private readonly identities: CallerIdentities;
+
+  constructor(private readonly options: ApiGatewayOptions) {
+    this.identities = new CallerIdentities(options.signingKey);
+  }
 
   private readonly tracer = trace.getTracer('stratum-gateway-proxy');
 
@@ -169,8 +174,7 @@ export class ApiGateway {
           : route.tenant === 'caller'
             ? caller.tenantId
             : null;
-      const identity = identityOf(caller, requestId);
-      const decision = authorize(identity, { resource: route.resource, action: route.action, tenantId });
+      const decision = authorize(caller, { resource: route.resource, action: route.action, tenantId });
       if (!decision.allowed) {
         reason = decision.reason;
         status = sendError(response, 403, 'FORBIDDEN', `Forbidden: ${decision.reason}.`);
@@ -219,10 +223,9 @@ export class ApiGateway {
         );
         return;
       }
-      const signed = signIdentity(identity, this.options.signingKey);
       try {
         status = await upstream.forward(request, response, url, {
-          [IDENTITY_HEADER]: signed,
+          [IDENTITY_HEADER]: this.identities.tokenFor(caller),
           [REQUEST_ID_HEADER]: requestId,
           'x-forwarded-for': request.socket.remoteAddress ?? '',
           'x-forwarded-proto': 'http',
@@ -283,21 +286,6 @@ export class ApiGateway {
       );
     }
   }
-}
-
-/** The caller as the services will see it; the times are set again when the token is signed. */
-function identityOf(caller: Caller, requestId: string): VerifiedIdentity {
-  const now = Math.floor(Date.now() / 1000);
-  return {
-    issuedAt: now,
-    expiresAt: now + 30,
-    userId: caller.userId,
-    userName: caller.userName,
-    tenantId: caller.tenantId,
-    tenantName: caller.tenantName,
-    roles: caller.roles,
-    requestId,
-  };
 }
 
 function auditEntry(input: {

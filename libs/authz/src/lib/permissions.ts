@@ -249,7 +249,10 @@ function rolesGranting(resource: AuthzResource, action: AuthzAction): PlatformRo
  * 4. within its own tenant, the identity is allowed when any of its roles grants the action.
  * Every denial carries a reason for the caller (a 403's message).
  */
-export function authorize(identity: VerifiedIdentity, request: AuthzRequest): AuthzDecision {
+export function authorize(
+  identity: Pick<VerifiedIdentity, 'roles' | 'tenantId'>,
+  request: AuthzRequest,
+): AuthzDecision {
   const { resource, action, tenantId } = request;
   const row = PERMISSIONS[resource] as (typeof PERMISSIONS)[AuthzResource] | undefined;
   if (!row || !AUTHZ_ACTIONS.includes(action)) {
