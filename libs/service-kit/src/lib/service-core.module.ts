@@ -1,7 +1,7 @@
 import { type DynamicModule, Global, Module, type Type } from '@nestjs/common';
 import { MessageBusToken } from './tokens';
 import { Outbox } from '@stratum/messaging';
-import { KubeClusters } from '@stratum/kube';
+import type { KubeClusters } from '@stratum/kube';
 import { IdentityVerifier } from '@stratum/authz/nest';
 import { ServiceDatabase } from '@stratum/persistence';
 import { HealthController } from './health/health.controller';
@@ -24,7 +24,11 @@ export class ServiceCoreModule {
       { provide: MessageBusToken, useValue: runtime.bus },
       { provide: LogToken, useValue: runtime.log },
       ...(runtime.database ? [{ provide: ServiceDatabase, useValue: runtime.database }] : []),
-      ...(runtime.kube ? [{ provide: KubeClusters, useValue: runtime.kube }] : []),
+      // By its class, taken from the instance: importing it here would load the Kubernetes client into
+      // every service, those without clusters too (start-service.ts loads it only when needed).
+      ...(runtime.kube
+        ? [{ provide: runtime.kube.constructor as Type<KubeClusters>, useValue: runtime.kube }]
+        : []),
       ...(runtime.identity ? [{ provide: IdentityVerifier, useValue: runtime.identity }] : []),
     ];
     return {

@@ -36,7 +36,7 @@ import { HealthRegistry } from './health/health-registry';
 import { ServiceRuntime } from './runtime';
 import type { ServiceDefinition } from './service-definition';
 import { ServiceCoreModule } from './service-core.module';
-import { KubeClusters } from '@stratum/kube';
+import type { KubeClusters } from '@stratum/kube';
 import { IdentityKeys } from '@stratum/authz';
 import { IdentityVerifier } from '@stratum/authz/nest';
 
@@ -44,10 +44,13 @@ import { IdentityVerifier } from '@stratum/authz/nest';
  * The clusters a service acts on, one per kubeconfig context, with its own field manager so
  * server-side apply records which service owns which field.
  */
-function openKubeClusters(service: string, config: ServiceConfig<unknown>): KubeClusters {
+async function openKubeClusters(service: string, config: ServiceConfig<unknown>): Promise<KubeClusters> {
   if (!config.kubeconfig) {
     throw new ConfigError(service, [{ variable: 'KUBECONFIG', problem: 'is required for this service' }]);
   }
+  // Loaded by the services that act on clusters only: the Kubernetes client is ≈ 25 MB of heap, which
+  // the gateway would carry for nothing (and mark at every major collection).
+  const { KubeClusters } = await import('@stratum/kube');
   let clusters: KubeClusters;
   try {
     clusters = KubeClusters.fromFile(config.kubeconfig, { fieldManager: `stratum-${service}` });
@@ -146,7 +149,7 @@ export async function startService<TOwn extends z.ZodObject>(
   const identity = definition.verifiesIdentity
     ? openIdentityVerifier(definition.name, config, shared.identityKeys)
     : undefined;
-  const kube = definition.kubernetes ? openKubeClusters(definition.name, config) : undefined;
+  const kube = definition.kubernetes ? await openKubeClusters(definition.name, config) : undefined;
   const registry = createMetricsRegistry(definition.name);
   const httpMetrics = new HttpMetrics(registry);
   const busMetrics = new BusMetrics(registry);
