@@ -15,8 +15,11 @@
  * Open loop at fixed rates (request i is sent at t0 + i/rate; latency is counted from that scheduled
  * time, so a stall is not hidden by sending less — no coordinated omission), keep-alive connections.
  * Direct and gateway run in alternating slices so machine noise hits both alike, after a warm-up per
- * target. Then saturation: a closed loop of BENCH_CONCURRENCY callers against each. Prints, per rate:
- * p50/p90/p99/max per target and the overhead (gateway minus direct), errors (any non-200); what the
+ * target. The slices are short (1 s by default): this machine has stalls of a few hundred ms that
+ * delay every request in flight, and with 4 s slices one stall decided which target's p99 it raised
+ * (the bare proxy's overhead spread +0.7 to +2.8 ms over runs; with 1 s slices +1.3 to +1.8). Then
+ * saturation: a closed loop of BENCH_CONCURRENCY callers against each. Prints, per rate: p50/p90/p99/max
+ * per target and the overhead (gateway minus direct), errors (any non-200); what the
  * gateway reports about its slices on /metrics (its own time per request, event-loop delay, GC pauses);
  * CPU per request of the gateway and of the service (from /proc); then saturation, the processes' CPU
  * and memory, how much other work competed for the machine (a shared machine inflates the tail), the
@@ -25,7 +28,7 @@
  * is met or not (tests assert behaviour); 1 when the bench itself fails.
  *
  * Environment: BENCH_RATES (500,2000 requests/s), BENCH_SECONDS (20: measured seconds per target and
- * rate), BENCH_SLICES (5), BENCH_WARMUP_SECONDS (2), BENCH_CONCURRENCY (64), BENCH_SATURATION_SECONDS
+ * rate), BENCH_SLICES (20), BENCH_WARMUP_SECONDS (2), BENCH_CONCURRENCY (64), BENCH_SATURATION_SECONDS
  * (10), BENCH_KEYSTONE (`dev`, the default: the gateway's development identity provider; `real`: a
  * real Keystone from @stratum/testing's KeystoneBench), BENCH_GATEWAY_NODE_OPTIONS (Node options for the
  * gateway process only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/gw-prof` to profile it, or
@@ -58,7 +61,7 @@ import { Client } from 'pg';
 
 const rates = (process.env.BENCH_RATES ?? '500,2000').split(',').map((r) => Number(r.trim()));
 const measuredSeconds = Number(process.env.BENCH_SECONDS ?? 20);
-const slices = Math.max(1, Number(process.env.BENCH_SLICES ?? 5));
+const slices = Math.max(1, Number(process.env.BENCH_SLICES ?? 20));
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const saturationSeconds = Number(process.env.BENCH_SATURATION_SECONDS ?? 10);
