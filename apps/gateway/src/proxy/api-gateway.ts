@@ -1,7 +1,7 @@
 import { authorize, IDENTITY_HEADER } from '@stratum/authz';
 import type { ServiceName } from '@stratum/contracts';
 import type { Log } from '@stratum/telemetry';
-import { context, trace } from '@opentelemetry/api';
+import { context, type Span, trace } from '@opentelemetry/api';
 import { endServerSpan, startServerSpan, tracingExported } from '@stratum/telemetry';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { randomUUID, type KeyObject } from 'node:crypto';
@@ -103,18 +103,21 @@ export class ApiGateway {
         void this.handle(request, response, path, url);
         return;
       }
-      const { span, context: active } = startServerSpan(
-        this.tracer,
-        request,
-        path,
-        `${request.method} ${path}`,
-      );
+      // Named by the route template once matched (a name per tenant or record id would make every
+      // request its own operation in the tracing backend); unmatched requests keep the method alone.
+      const { span, context: active } = startServerSpan(this.tracer, request, path);
       response.once('close', () => endServerSpan(span, response.statusCode));
-      context.with(active, () => void this.handle(request, response, path, url));
+      context.with(active, () => void this.handle(request, response, path, url, span));
     };
   }
 
-  private async handle(request: IncomingMessage, response: ServerResponse, path: string, url: string) {
+  private async handle(
+    request: IncomingMessage,
+    response: ServerResponse,
+    path: string,
+    url: string,
+    span?: Span,
+  ) {
     const started = performance.now();
     const offered = request.headers[REQUEST_ID_HEADER];
     const requestId = typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID();
@@ -166,6 +169,7 @@ export class ApiGateway {
         return;
       }
       const { route, params } = match;
+      span?.updateName(`${method} ${route.path}`).setAttribute('http.route', route.path);
       entry.route = route;
       entry.params = params;
       const tenantId =
