@@ -16,8 +16,8 @@
  * time, so a stall is not hidden by sending less — no coordinated omission), keep-alive connections.
  * Direct and gateway run in alternating slices so machine noise hits both alike, after a warm-up per
  * target. The slices are short (1 s by default): this machine has stalls of a few hundred ms that
- * delay every request in flight, and with 4 s slices one stall decided which target's p99 it raised
- * (the bare proxy's overhead spread +0.7 to +2.8 ms over runs; with 1 s slices +1.3 to +1.8). Then
+ * delay every request in flight, and with 4 s slices one stall decided which target's p99 it raised;
+ * shorter slices spread each stall over more of them (runs still differ by about ±0.7 ms). Then
  * saturation: a closed loop of BENCH_CONCURRENCY callers against each. Prints, per rate: p50/p90/p99/max
  * per target and the overhead (gateway minus direct), errors (any non-200); what the
  * gateway reports about its slices on /metrics (its own time per request, event-loop delay, GC pauses);
