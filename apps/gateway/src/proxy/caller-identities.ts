@@ -35,17 +35,8 @@ export class CallerIdentities {
     const now = this.nowSeconds();
     const held = this.signed.get(caller);
     if (held && now < held.renewAt) return held.token;
-    const token = signIdentity(
-      {
-        userId: caller.userId,
-        userName: caller.userName,
-        tenantId: caller.tenantId,
-        tenantName: caller.tenantName,
-        roles: caller.roles,
-      },
-      this.key,
-      { now },
-    );
+    // A caller has the identity's fields (and no request id); signIdentity reads only those.
+    const token = signIdentity(caller, this.key, { now });
     this.signed.set(caller, { token, renewAt: now + this.reuseSeconds });
     return token;
   }
