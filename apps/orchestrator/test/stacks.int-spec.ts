@@ -493,7 +493,15 @@ topology_template:
         },
       ],
     });
-    const deployed = eventsOf('orchestrator.stack-deployed', shop.stackId!);
+    // Both leave in one transaction but on two topics, so the test's consumer may see them in either
+    // order: wait for stack-deployed too, then order them by envelope time, as a consumer must.
+    const deployed = await waitFor(
+      () => {
+        const found = eventsOf('orchestrator.stack-deployed', shop.stackId!);
+        return found.length > 0 && found;
+      },
+      { timeoutMs: 30_000, description: 'stack-deployed on Kafka' },
+    );
     expect(deployed).toHaveLength(1);
     expect(at(published.time)).toBeGreaterThanOrEqual(at(deployed[0].time));
   });

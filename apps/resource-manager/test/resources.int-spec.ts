@@ -285,11 +285,19 @@ describe('resource-manager: networks become linked environments, NFS tiers, tena
         '40',
       ]);
     }
-    // Announced on the bus: assigned, ready (twice), linked once both are.
-    await waitFor(() => eventsOf('resource.environments-linked', (d) => d.tenantId === T).length === 1, {
-      timeoutMs: 30_000,
-      description: 'environments-linked on Kafka',
-    });
+    // Announced on the bus: assigned, ready (twice), linked once both are. The three are on three
+    // topics, which a consumer may read in any order: wait for all of them, then count.
+    await waitFor(
+      () =>
+        eventsOf('resource.environments-linked', (d) => d.tenantId === T).length >= 1 &&
+        eventsOf('resource.environment-ready', (d) => d.tenantId === T).length >= 2 &&
+        eventsOf('resource.network-assigned', (d) => d.tenantId === T).length >= 2,
+      {
+        timeoutMs: 30_000,
+        description: 'network-assigned, environment-ready and environments-linked on Kafka',
+      },
+    );
+    expect(eventsOf('resource.environments-linked', (d) => d.tenantId === T)).toHaveLength(1);
     expect(eventsOf('resource.environment-ready', (d) => d.tenantId === T)).toHaveLength(2);
     expect(eventsOf('resource.network-assigned', (d) => d.tenantId === T)).toHaveLength(2);
   });
@@ -717,13 +725,14 @@ describe('resource-manager: networks become linked environments, NFS tiers, tena
       name: 'allow-linked-networks',
     });
     expect(JSON.stringify(linkPolicy.spec)).not.toContain(network('n2', 32, '', '').cidr);
+    // Two topics, read in any order: wait for both, then count.
     await waitFor(
-      () => eventsOf('resource.environment-removed', (d) => d.namespace === e.namespace).length === 1,
-      {
-        timeoutMs: 30_000,
-        description: 'environment-removed on Kafka',
-      },
+      () =>
+        eventsOf('resource.environment-removed', (d) => d.namespace === e.namespace).length >= 1 &&
+        eventsOf('resource.network-unassigned', (d) => d.networkId === ids.n2).length >= 1,
+      { timeoutMs: 30_000, description: 'environment-removed and network-unassigned on Kafka' },
     );
+    expect(eventsOf('resource.environment-removed', (d) => d.namespace === e.namespace)).toHaveLength(1);
     expect(eventsOf('resource.network-unassigned', (d) => d.networkId === ids.n2)).toHaveLength(1);
     // The network is free again and can be deleted.
     expect((await call('DELETE', `/api/v1/networks/${ids.n2}`, admin)).status).toBe(204);
