@@ -109,8 +109,16 @@ function merge(into: Sample, from: Sample): void {
   for (const [k, v] of from.errors) into.errors.set(k, (into.errors.get(k) ?? 0) + v);
 }
 
-// One keep-alive pool per target (the agent keys its pools by host:port).
-const agent = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 256, scheduling: 'lifo' });
+// One keep-alive pool per target (the agent keys its pools by host:port). The idle timeout makes the
+// agent honour the servers' `Keep-Alive: timeout=5` (it closes an idle connection a second before they
+// do), so a connection idle while the other target is measured is not reused as the server closes it.
+const agent = new Agent({
+  keepAlive: true,
+  maxSockets: 256,
+  maxFreeSockets: 256,
+  scheduling: 'lifo',
+  timeout: 60_000,
+});
 /** Every request sent to the gateway's API (each answered one must become one audit event). */
 let gatewayApiRequests = 0;
 /**

@@ -167,7 +167,7 @@ export function createApiGateway(
     matcher: new RouteMatcher(ROUTES),
     signingKey: signingKeyOf(runtime),
     log: runtime.log.child({ component: 'proxy' }),
-    metrics: new GatewayMetrics(runtime.registry),
+    metrics: new GatewayMetrics(runtime.registry, [...deps.upstreams.values()]),
     developmentIdentity: gatewayConfig(runtime).STRATUM_DEV_IDENTITY === 'enabled',
     ...deps,
   });

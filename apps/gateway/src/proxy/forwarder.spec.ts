@@ -1,6 +1,9 @@
 import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { waitFor } from '@stratum/util';
+import { Registry } from 'prom-client';
 import { type ForwardFailure, Upstream } from './forwarder';
+import { GatewayMetrics } from './gateway-metrics';
 
 /** A service that answers with the headers it received. */
 function echoService(): Promise<{ server: Server; url: string; seen: IncomingHttpHeaders[] }> {
@@ -135,5 +138,109 @@ describe('Upstream.forward (the proxy hop)', () => {
     expect(failures[0].message).toMatch(
       /^the orchestrator is not reachable at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)$/,
     );
+  });
+  /**
+   * A service that answers its first request on every connection and then closes that connection
+   * abruptly when the next request arrives on it, before reading it: a pooled connection the service
+   * had already closed, as when its keep-alive timeout races the gateway's reuse.
+   */
+  function closingService(): Promise<{ server: Server; url: string; answered: string[] }> {
+    const answered: string[] = [];
+    const server = createServer((req, res) => {
+      const socket = req.socket as Socket & { served?: boolean };
+      if (socket.served) {
+        socket.destroy();
+        return;
+      }
+      socket.served = true;
+      answered.push(`${req.method} ${req.url}`);
+      req.resume();
+      req.on('end', () => res.writeHead(200, { connection: 'keep-alive' }).end('ok'));
+    });
+    return new Promise((resolve) =>
+      server.listen(0, '127.0.0.1', () =>
+        resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, answered }),
+      ),
+    );
+  }
+
+  it('sends a safe request again on a new connection when the pooled one was closed by the service, and counts it', async () => {
+    const service = await closingService();
+    const upstream = new Upstream('monitor', service.url, 5_000);
+    const failures: ForwardFailure[] = [];
+    const gateway = await front(upstream, failures);
+    closers.push(shut(service.server), shut(gateway.server), () => upstream.close());
+
+    expect(await call(gateway.port, 'GET', {})).toMatchObject({ status: 200, body: 'ok' });
+    expect(upstream.resent).toBe(0);
+    // The pooled connection is reused and reset: the GET goes out again on a new one.
+    expect(await call(gateway.port, 'GET', {})).toMatchObject({ status: 200, body: 'ok' });
+    expect(await call(gateway.port, 'HEAD', {})).toMatchObject({ status: 200 });
+    expect(failures).toEqual([]);
+    expect(upstream.resent).toBe(2);
+    expect(service.answered).toEqual([
+      'GET /api/v1/things?x=1',
+      'GET /api/v1/things?x=1',
+      'HEAD /api/v1/things?x=1',
+    ]);
+
+    const registry = new Registry();
+    new GatewayMetrics(registry, [upstream]);
+    expect(await registry.getSingleMetricAsString('stratum_gateway_upstream_resends_total')).toContain(
+      'stratum_gateway_upstream_resends_total{service="monitor"} 2',
+    );
+  });
+
+  it("closes an idle pooled connection before the service's keep-alive timeout does", async () => {
+    // A service as Node serves by default: `Keep-Alive: timeout=2` on its answers.
+    const server = createServer((_req, res) => res.end('ok'));
+    server.keepAliveTimeout = 2_000;
+    // 'end' is the other side's FIN: seen only if the gateway closed first (a server that times a
+    // connection out destroys it, which emits 'close' alone).
+    let closedByGateway = 0;
+    server.on('connection', (socket: Socket) => socket.on('end', () => (closedByGateway += 1)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const upstream = new Upstream(
+      'monitor',
+      `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      30_000,
+    );
+    const gateway = await front(upstream, []);
+    closers.push(shut(server), shut(gateway.server), () => upstream.close());
+
+    expect(await call(gateway.port, 'GET', {})).toMatchObject({ status: 200, body: 'ok' });
+    await waitFor(() => closedByGateway === 1, {
+      timeoutMs: 10_000,
+      description: 'the gateway closing its idle connection to the service',
+    });
+  });
+
+  it('never sends a request that may change something again: a POST on a reset connection fails as unavailable', async () => {
+    const service = await closingService();
+    const upstream = new Upstream('monitor', service.url, 5_000);
+    const failures: ForwardFailure[] = [];
+    const gateway = await front(upstream, failures);
+    closers.push(shut(service.server), shut(gateway.server), () => upstream.close());
+
+    expect(await call(gateway.port, 'POST', { 'content-type': 'application/json' }, '{}')).toMatchObject({
+      status: 200,
+    });
+    expect(await call(gateway.port, 'POST', { 'content-type': 'application/json' }, '{}')).toMatchObject({
+      status: 503,
+      body: 'unavailable',
+    });
+    // A safe request with a body is not sent again either: the body was streamed and is gone.
+    expect(await call(gateway.port, 'GET', {})).toMatchObject({ status: 200 });
+    expect(
+      await call(gateway.port, 'GET', { 'content-type': 'text/plain', 'content-length': '1' }, 'x'),
+    ).toMatchObject({
+      status: 503,
+    });
+    expect(upstream.resent).toBe(0);
+    expect(failures.map((f) => f.message)).toEqual([
+      expect.stringMatching(/^the monitor is not reachable at http:\/\/127\.0\.0\.1:\d+ \(ECONNRESET\)$/),
+      expect.stringMatching(/\(ECONNRESET\)$/),
+    ]);
+    expect(service.answered).toEqual(['POST /api/v1/things?x=1', 'GET /api/v1/things?x=1']);
   });
 });

@@ -3,6 +3,7 @@ import { tracingExported } from '@stratum/telemetry';
 import {
   Agent,
   type IncomingHttpHeaders,
+  type ClientRequest,
   type IncomingMessage,
   request,
   type ServerResponse,
@@ -46,6 +47,18 @@ function droppedRequestHeader(name: string): boolean {
 /** W3C trace context, version 00, not the all-zero ids. */
 const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
 
+/** Methods that change nothing (RFC 9110 §9.2.1): the only ones the gateway sends again by itself. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** How a pooled connection the service had already closed fails when reused. */
+const STALE_CONNECTION = new Set(['ECONNRESET', 'EPIPE']);
+/** Each resend takes another pooled connection or opens a new one; a few stale ones in a row is the most. */
+const MAX_RESENDS = 3;
+
+function hasBody(incoming: IncomingMessage): boolean {
+  const length = incoming.headers['content-length'];
+  return incoming.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
 export type ForwardFailure = { kind: 'unavailable' | 'timeout'; message: string };
 
 /** One service behind the gateway: its base URL and a keep-alive connection pool. */
@@ -53,6 +66,8 @@ export class Upstream {
   private readonly agent: Agent;
   readonly host: string;
   readonly port: number;
+  /** Requests sent again after a pooled connection was found closed by the service. */
+  resent = 0;
 
   constructor(
     readonly service: string,
@@ -66,7 +81,15 @@ export class Upstream {
     this.port = Number(url.port || 80);
     // Every connection the pool opened stays open for reuse: with fewer idle ones kept than opened, each
     // burst closed and reopened hundreds of them (seen in bench:gateway).
-    this.agent = new Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 512, scheduling: 'lifo' });
+    // With an idle timeout set, Node's agent also honours the service's `Keep-Alive: timeout=N` and
+    // closes an idle connection a second before the service would, so reuse rarely races its close.
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets: 512,
+      maxFreeSockets: 512,
+      scheduling: 'lifo',
+      timeout: timeoutMs,
+    });
   }
 
   /**
@@ -96,54 +119,74 @@ export class Upstream {
         if (typeof state === 'string' && state.length <= 512) headers.tracestate = state;
       }
     }
+    // A safe request without a body can be sent again if a pooled connection turns out to have been
+    // closed by the service (its keep-alive timeout raced our reuse): nothing of it was processed.
+    const resendable = SAFE_METHODS.has(incoming.method ?? '') && !hasBody(incoming);
     return new Promise((resolve, reject) => {
-      const upstream = request(
-        {
-          host: this.host,
-          port: this.port,
-          method: incoming.method,
-          path,
-          headers,
-          agent: this.agent,
-          timeout: this.timeoutMs,
-        },
-        (response) => {
-          const out: Record<string, string | string[]> = {};
-          for (const [name, value] of Object.entries(response.headers)) {
-            if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
-          }
-          outgoing.writeHead(response.statusCode ?? 502, out);
-          response.pipe(outgoing);
-          response.on('end', () => resolve(response.statusCode ?? 502));
-          response.on('error', () => {
-            outgoing.destroy();
-            resolve(response.statusCode ?? 502);
-          });
-        },
-      );
-      upstream.on('timeout', () => {
-        upstream.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT_GATEWAY' }));
-      });
-      upstream.on('error', (error: NodeJS.ErrnoException) => {
-        if (outgoing.headersSent) {
-          outgoing.destroy();
-          resolve(outgoing.statusCode);
-          return;
-        }
-        const failure: ForwardFailure =
-          error.code === 'ETIMEDOUT_GATEWAY'
-            ? { kind: 'timeout', message: `the ${this.service} did not answer within ${this.timeoutMs} ms` }
-            : {
-                kind: 'unavailable',
-                message: `the ${this.service} is not reachable at ${this.baseUrl} (${error.code ?? error.message})`,
-              };
-        reject(failure);
-      });
+      let current: ClientRequest | undefined;
       // The client went away: stop the upstream request too.
       outgoing.on('close', () => {
-        if (!outgoing.writableFinished) upstream.destroy();
+        if (!outgoing.writableFinished) current?.destroy();
       });
-      incoming.pipe(upstream);
+      const attempt = (resends: number) => {
+        const upstream = request(
+          {
+            host: this.host,
+            port: this.port,
+            method: incoming.method,
+            path,
+            headers,
+            agent: this.agent,
+            timeout: this.timeoutMs,
+          },
+          (response) => {
+            const out: Record<string, string | string[]> = {};
+            for (const [name, value] of Object.entries(response.headers)) {
+              if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+            }
+            outgoing.writeHead(response.statusCode ?? 502, out);
+            response.pipe(outgoing);
+            response.on('end', () => resolve(response.statusCode ?? 502));
+            response.on('error', () => {
+              outgoing.destroy();
+              resolve(response.statusCode ?? 502);
+            });
+          },
+        );
+        current = upstream;
+        upstream.on('timeout', () => {
+          upstream.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT_GATEWAY' }));
+        });
+        upstream.on('error', (error: NodeJS.ErrnoException) => {
+          if (outgoing.headersSent) {
+            outgoing.destroy();
+            resolve(outgoing.statusCode);
+            return;
+          }
+          if (
+            resendable &&
+            upstream.reusedSocket &&
+            STALE_CONNECTION.has(error.code ?? '') &&
+            resends < MAX_RESENDS &&
+            !outgoing.destroyed
+          ) {
+            this.resent += 1;
+            attempt(resends + 1);
+            return;
+          }
+          const failure: ForwardFailure =
+            error.code === 'ETIMEDOUT_GATEWAY'
+              ? { kind: 'timeout', message: `the ${this.service} did not answer within ${this.timeoutMs} ms` }
+              : {
+                  kind: 'unavailable',
+                  message: `the ${this.service} is not reachable at ${this.baseUrl} (${error.code ?? error.message})`,
+                };
+          reject(failure);
+        });
+        if (resends === 0) incoming.pipe(upstream);
+        else upstream.end();
+      };
+      attempt(0);
     });
   }
 

@@ -1,4 +1,5 @@
-import { Histogram, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Upstream } from './forwarder';
 
 type Observer = { observe(value: number): void };
 
@@ -8,7 +9,22 @@ export class GatewayMetrics {
   /** One labelled child per service and status, looked up without building label objects per request. */
   private readonly children = new Map<string, Observer>();
 
-  constructor(registry: Registry) {
+  constructor(registry: Registry, upstreams: readonly Upstream[] = []) {
+    // Read from the pools at scrape time: the request path only bumps a number.
+    const counted = new Map<Upstream, number>();
+    const resends: Counter<'service'> = new Counter({
+      name: 'stratum_gateway_upstream_resends_total',
+      help: 'Safe requests sent again because a pooled connection had been closed by the service.',
+      labelNames: ['service'],
+      registers: [registry],
+      collect: () => {
+        for (const upstream of upstreams) {
+          const before = counted.get(upstream) ?? 0;
+          if (upstream.resent > before) resends.inc({ service: upstream.service }, upstream.resent - before);
+          counted.set(upstream, upstream.resent);
+        }
+      },
+    });
     this.duration = new Histogram({
       name: 'stratum_gateway_request_duration_seconds',
       help: 'Gateway requests by target service and status: authentication, authorization, proxying.',
