@@ -389,6 +389,12 @@ describe('gateway (issue #6): Keystone, the permission table, proxy and audit', 
       expect(expired.status).toBe(503);
       const health = await fetch(`${gateway.url}/health/ready`);
       expect(health.status).toBe(200);
+      // The request process opens no Kafka client: the audit process relays, and reports on Kafka.
+      const { checks } = (await health.json()) as {
+        checks: Record<string, { ok: boolean; detail?: string }>;
+      };
+      expect(checks.bus).toEqual({ ok: true, detail: expect.stringMatching(/^not used by this process/) });
+      expect(checks['outbox-relay'].ok).toBe(true);
     } finally {
       await keystone.startServer();
     }

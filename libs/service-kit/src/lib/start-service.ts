@@ -227,7 +227,16 @@ export async function startService<TOwn extends z.ZodObject>(
       return { ok: true };
     });
   }
-  health.register('bus', () => bus.health());
+  // A process whose outbox relay runs in another process and that consumes nothing never uses the bus:
+  // probing it would open a Kafka client for the probe alone (the relay's process reports on Kafka).
+  health.register('bus', async () =>
+    relayDelegated && !runtime.consumer?.topics.length
+      ? {
+          ok: true,
+          detail: 'not used by this process: its outbox relay runs in another, and it consumes nothing',
+        }
+      : bus.health(),
+  );
   // Registered before the HTTP server listens: not ready until the relay runs (it starts last), rather
   // than ready without the check for the moment in between.
   if (relay) health.register('outbox-relay', async () => relay.health());
