@@ -65,17 +65,21 @@ describe('Upstream.forward (the proxy hop)', () => {
     server.close();
   };
 
-  async function setup() {
-    const service = await echoService();
-    const upstream = new Upstream('resource-manager', service.url, 5_000);
+  /** A service, the gateway's pool to it and a front server that forwards through that pool. */
+  async function setup<S extends { server: Server; url: string }>(
+    start: () => Promise<S>,
+    timeoutMs = 5_000,
+  ) {
+    const service = await start();
+    const upstream = new Upstream('monitor', service.url, timeoutMs);
     const failures: ForwardFailure[] = [];
     const gateway = await front(upstream, failures);
     closers.push(shut(service.server), shut(gateway.server), () => upstream.close());
-    return { service, gateway, failures };
+    return { service, upstream, gateway, failures };
   }
 
   it('drops credentials and client identity headers, adds the gateway identity, streams the body both ways', async () => {
-    const { service, gateway } = await setup();
+    const { service, gateway } = await setup(echoService);
     const answer = await call(
       gateway.port,
       'POST',
@@ -108,7 +112,7 @@ describe('Upstream.forward (the proxy hop)', () => {
   });
 
   it('passes a well-formed W3C trace context on unchanged when no spans are exported, and drops a malformed one', async () => {
-    const { service, gateway } = await setup();
+    const { service, gateway } = await setup(echoService);
     const parent = '00-af7651916cd43dd8448eb211c80319c1-b7ad6b7169203331-01';
     await call(gateway.port, 'GET', { traceparent: parent, tracestate: 'vendor=1' });
     expect(service.seen.at(-1)).toMatchObject({ traceparent: parent, tracestate: 'vendor=1' });
@@ -165,11 +169,7 @@ describe('Upstream.forward (the proxy hop)', () => {
   }
 
   it('sends a safe request again on a new connection when the pooled one was closed by the service, and counts it', async () => {
-    const service = await closingService();
-    const upstream = new Upstream('monitor', service.url, 5_000);
-    const failures: ForwardFailure[] = [];
-    const gateway = await front(upstream, failures);
-    closers.push(shut(service.server), shut(gateway.server), () => upstream.close());
+    const { service, upstream, gateway, failures } = await setup(closingService);
 
     expect(await call(gateway.port, 'GET', {})).toMatchObject({ status: 200, body: 'ok' });
     expect(upstream.resent).toBe(0);
@@ -193,20 +193,16 @@ describe('Upstream.forward (the proxy hop)', () => {
 
   it("closes an idle pooled connection before the service's keep-alive timeout does", async () => {
     // A service as Node serves by default: `Keep-Alive: timeout=2` on its answers.
-    const server = createServer((_req, res) => res.end('ok'));
-    server.keepAliveTimeout = 2_000;
     // 'end' is the other side's FIN: seen only if the gateway closed first (a server that times a
     // connection out destroys it, which emits 'close' alone).
     let closedByGateway = 0;
-    server.on('connection', (socket: Socket) => socket.on('end', () => (closedByGateway += 1)));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const upstream = new Upstream(
-      'monitor',
-      `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      30_000,
-    );
-    const gateway = await front(upstream, []);
-    closers.push(shut(server), shut(gateway.server), () => upstream.close());
+    const { gateway } = await setup(async () => {
+      const server = createServer((_req, res) => res.end('ok'));
+      server.keepAliveTimeout = 2_000;
+      server.on('connection', (socket: Socket) => socket.on('end', () => (closedByGateway += 1)));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+    }, 30_000);
 
     expect(await call(gateway.port, 'GET', {})).toMatchObject({ status: 200, body: 'ok' });
     await waitFor(() => closedByGateway === 1, {
@@ -216,11 +212,7 @@ describe('Upstream.forward (the proxy hop)', () => {
   });
 
   it('never sends a request that may change something again: a POST on a reset connection fails as unavailable', async () => {
-    const service = await closingService();
-    const upstream = new Upstream('monitor', service.url, 5_000);
-    const failures: ForwardFailure[] = [];
-    const gateway = await front(upstream, failures);
-    closers.push(shut(service.server), shut(gateway.server), () => upstream.close());
+    const { service, upstream, gateway, failures } = await setup(closingService);
 
     expect(await call(gateway.port, 'POST', { 'content-type': 'application/json' }, '{}')).toMatchObject({
       status: 200,

@@ -79,8 +79,8 @@ export class Upstream {
       throw new Error(`${service}: only http:// upstreams are supported (${baseUrl})`);
     this.host = url.hostname;
     this.port = Number(url.port || 80);
-    // Every connection the pool opened stays open for reuse: with fewer idle ones kept than opened, each
-    // burst closed and reopened hundreds of them (seen in bench:gateway).
+    // Every connection the pool opened is kept for reuse while the service keeps it: with fewer idle ones
+    // kept than opened, each burst closed and reopened hundreds of them (seen in bench:gateway).
     // With an idle timeout set, Node's agent also honours the service's `Keep-Alive: timeout=N` and
     // closes an idle connection a second before the service would, so reuse rarely races its close.
     this.agent = new Agent({

@@ -10,19 +10,15 @@ export class GatewayMetrics {
   private readonly children = new Map<string, Observer>();
 
   constructor(registry: Registry, upstreams: readonly Upstream[] = []) {
-    // Read from the pools at scrape time: the request path only bumps a number.
-    const counted = new Map<Upstream, number>();
+    // Read from the pools at scrape time (each keeps its own total): the request path only bumps a number.
     const resends: Counter<'service'> = new Counter({
       name: 'stratum_gateway_upstream_resends_total',
       help: 'Safe requests sent again because a pooled connection had been closed by the service.',
       labelNames: ['service'],
       registers: [registry],
       collect: () => {
-        for (const upstream of upstreams) {
-          const before = counted.get(upstream) ?? 0;
-          if (upstream.resent > before) resends.inc({ service: upstream.service }, upstream.resent - before);
-          counted.set(upstream, upstream.resent);
-        }
+        resends.reset();
+        for (const upstream of upstreams) resends.inc({ service: upstream.service }, upstream.resent);
       },
     });
     this.duration = new Histogram({
